@@ -1,0 +1,102 @@
+"""The public API: arrays to bytes and back, files to files."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+from . import container, registry
+from .errors import InvalidConfigError, NeurocodecError
+from .io import wav
+from .io.atomic import write_atomic
+
+DEFAULT_CODEC = "waveform"
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+def compress(array, codec: str = DEFAULT_CODEC, *, block_rows: int | None = None, **config) -> bytes:
+    """Compress ``array`` into a standalone neurocodec stream.
+
+    Parameters
+    ----------
+    array : array_like
+        Samples, time along axis 0: int16 of shape (T,) or (T, channels) for waveform codecs.
+    codec : str
+        Registered codec name (see :func:`neurocodec.codecs`); ``"waveform"`` by default.
+    block_rows : int, optional
+        Rows per independently decodable block (default: about 4 M elements per block).
+    **config
+        Codec parameters, e.g. ``preset="fast"``.
+
+    Examples
+    --------
+    >>> import numpy as np, neurocodec
+    >>> x = (np.arange(1000) % 50 * 64).astype(np.int16)
+    >>> data = neurocodec.compress(x)
+    >>> bool((neurocodec.decompress(data) == x).all())
+    True
+    """
+    return container.pack(registry.make_codec(codec, **config), np.asarray(array), block_rows=block_rows)
+
+
+def decompress(data, *, start: int | None = None, stop: int | None = None,
+               max_bytes: int = container.DEFAULT_MAX_BYTES) -> np.ndarray:
+    """Decode a stream made by :func:`compress`; ``start``/``stop`` select rows (only their blocks are decoded)."""
+    return container.unpack(data, start=start, stop=stop, max_bytes=max_bytes)
+
+
+def inspect(data) -> dict:
+    """Header fields and a byte accounting of a stream."""
+    return container.inspect(data)
+
+
+def encode_bytes(data: bytes, codec: str = DEFAULT_CODEC, *, name: str = "<input>", **config) -> bytes:
+    """Compress the bytes of a WAV or ``.npy`` file; :func:`decode_bytes` gives the same bytes back for a WAV."""
+    codec_obj = registry.make_codec(codec, **config)
+    if data[:6] == _NPY_MAGIC:
+        try:
+            array = np.load(io.BytesIO(data), allow_pickle=False)
+        except ValueError as exc:
+            raise InvalidConfigError(f"{name}: unreadable .npy file: {exc}") from None
+        return container.pack(codec_obj, array)
+    parsed = wav.parse(data, name)
+    return container.pack(codec_obj, parsed.samples, extra=wav.sidecar(parsed))
+
+
+def decode_bytes(data: bytes, *, name: str = "<input>") -> bytes:
+    """Inverse of :func:`encode_bytes`: the original WAV bytes, or an ``.npy`` file for array input."""
+    header = container.read_header(data, what=name)
+    samples = container.unpack_header(data, header, what=name)
+    if header.extra:
+        return wav.from_sidecar(header.extra, samples, name)
+    out = io.BytesIO()
+    np.save(out, samples, allow_pickle=False)
+    return out.getvalue()
+
+
+def _read(path, what: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise NeurocodecError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+
+
+def encode_file(src, dst, codec: str = DEFAULT_CODEC, **config) -> int:
+    """Compress the WAV (or ``.npy``) file ``src`` into ``dst`` atomically; returns the bytes written."""
+    out = encode_bytes(_read(src, "input"), codec, name=str(src), **config)
+    write_atomic(dst, out)
+    return len(out)
+
+
+def decode_file(src, dst) -> int:
+    """Decompress ``src`` into ``dst`` atomically (byte-identical to the original WAV); returns bytes written."""
+    out = decode_bytes(_read(src, "input"), name=str(src))
+    write_atomic(dst, out)
+    return len(out)
+
+
+def codecs() -> list[str]:
+    """Names of the registered codecs."""
+    return registry.codec_names()

@@ -1,0 +1,258 @@
+"""The ``neurocodec`` command: a thin shell over the public API.
+
+Errors are one line on stderr with a non-zero exit (``-v`` shows the traceback); long work shows a
+progress bar on stderr; ``--json`` puts one JSON object on the last line of stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+from .errors import NeurocodecError
+
+
+def _parse_options(pairs: list[str]) -> dict:
+    """``KEY=VALUE`` pairs into a config dict; values are JSON when they parse as JSON, else strings."""
+    config = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise NeurocodecError(f"--set expects KEY=VALUE, got {pair!r}")
+        try:
+            config[key] = json.loads(value)
+        except ValueError:
+            config[key] = value
+    return config
+
+
+def _codec_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--codec", default="waveform", help="codec name (default: waveform; see `neurocodec codecs`)")
+    p.add_argument("--preset", help="shortcut for --set preset=NAME (waveform: max or fast)")
+    p.add_argument("--set", dest="options", action="append", default=[], metavar="KEY=VALUE",
+                   help="codec parameter (repeatable)")
+
+
+def _config(args) -> dict:
+    config = _parse_options(args.options)
+    if args.preset:
+        config["preset"] = args.preset
+    return config
+
+
+def _read_input(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise NeurocodecError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _write_output(path: str, data: bytes) -> None:
+    if path == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    from .io.atomic import write_atomic
+
+    write_atomic(path, data)
+
+
+def cmd_encode(args) -> int:
+    from . import api
+
+    data = api.encode_bytes(_read_input(args.input), args.codec, name=args.input, **_config(args))
+    _write_output(args.output, data)
+    return 0
+
+
+def cmd_decode(args) -> int:
+    from . import api
+
+    _write_output(args.output, api.decode_bytes(_read_input(args.input), name=args.input))
+    return 0
+
+
+def cmd_inspect(args) -> int:
+    from . import container
+
+    info = container.inspect(_read_input(args.file), what=args.file)
+    if args.json:
+        print(json.dumps(info))
+        return 0
+    b = info["bytes"]
+    print(f"format version  {info['format_version']}")
+    print(f"codec           {info['codec_id']}  {json.dumps(info['config']) if info['config'] else '(defaults)'}")
+    print(f"array           {info['dtype']} {tuple(info['shape'])}, {info['raw_bytes']} bytes raw")
+    print(f"blocks          {len(info['blocks'])} of up to {info['block_rows']} rows")
+    print(f"bytes           {b['total']} total = {b['header']} framing + {b['extra']} side data "
+          f"+ {b['payload']} payload  (ratio {info['ratio']:.4f} vs raw)")
+    for i, blk in enumerate(info["blocks"]):
+        print(f"  block {i:4d}  rows {blk['rows']:>10}  offset {blk['offset']:>10}  bytes {blk['bytes']:>10}  "
+              f"crc32 {blk['crc32']}")
+    return 0
+
+
+def _print_summary(summary: dict) -> None:
+    state = "yes" if summary["lossless"] else f"NO ({len(summary['failed'])} files failed)"
+    print(f"files           {summary['files']}  lossless: {state}")
+    print(f"bytes           {summary['original_bytes']} -> {summary['compressed_bytes']}")
+    print(f"ratio           {summary['ratio']:.4f}  ({summary['ratio_with_codec_size']:.4f} counting the "
+          f"codec's own {summary['codec_bytes']} bytes)")
+    print(f"speed per core  encode {summary['encode_msamples_per_s']:.2f} M samples/s, "
+          f"decode {summary['decode_msamples_per_s']:.2f} M samples/s")
+
+
+def cmd_eval(args) -> int:
+    from . import evaluate
+
+    config = _config(args)
+    results = evaluate.evaluate(args.data, args.codec, config, jobs=args.jobs, progress=not args.no_progress)
+    evaluate.write_csv(results, args.csv)
+    summary = evaluate.summarize(results, evaluate.codec_size_bytes())
+    summary["codec"] = args.codec
+    summary["config"] = config
+    summary["csv"] = str(args.csv)
+    for r in results:
+        if r.error:
+            print(f"{r.file}: {r.error}", file=sys.stderr)
+    _print_summary(summary)
+    if args.json:
+        print(json.dumps(summary))
+    return 0 if summary["lossless"] else 1
+
+
+def cmd_challenge_exe(args) -> int:
+    from . import challenge
+    from .io import wav
+    from .synthetic import SAMPLE_RATE, recording
+
+    enc, dec = challenge.write_executables(args.dir)
+    print(f"wrote {enc} and {dec}")
+    sample = args.check
+    if sample is None:
+        sample = Path(args.dir) / ".neurocodec-check.wav"
+        from .io.atomic import write_atomic
+
+        write_atomic(sample, wav.write_bytes(recording(SAMPLE_RATE * 5, seed=7), SAMPLE_RATE))
+    challenge.time_pair(args.dir, sample)  # first run fills the numba cache
+    timing = challenge.time_pair(args.dir, sample)
+    if args.check is None:
+        Path(sample).unlink()
+    if not timing["identical"]:
+        raise NeurocodecError(f"the executables did not round-trip {sample}: {timing['stderr']}")
+    print(f"one encode + decode process pair: {timing['pair_wall_s']:.2f} s wall "
+          f"(encode {timing['encode_wall_s']:.2f} s, decode {timing['decode_wall_s']:.2f} s), round trip identical")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    if args.data:
+        from . import evaluate
+
+        results = evaluate.evaluate(args.data, jobs=evaluate.default_jobs(), progress=True)
+        _print_summary(evaluate.summarize(results, evaluate.codec_size_bytes()))
+        return 0
+    import numpy as np
+
+    from . import api
+    from .synthetic import SAMPLE_RATE, recording
+
+    x = recording(int(SAMPLE_RATE * args.seconds), channels=args.channels, seed=1)
+    print(f"synthetic recording: {args.channels} channels x {args.seconds:g} s at {SAMPLE_RATE} Hz, "
+          f"10-bit ladder in int16 ({x.nbytes} bytes)")
+    for preset in ("max", "fast"):
+        api.decompress(api.compress(x[:1000], preset=preset))  # load kernels before timing
+        t0 = time.perf_counter()
+        data = api.compress(x, preset=preset)
+        t1 = time.perf_counter()
+        y = api.decompress(data)
+        t2 = time.perf_counter()
+        ok = "lossless" if np.array_equal(x, y) else "MISMATCH"
+        print(f"  waveform {preset:<5} ratio {x.nbytes / len(data):6.3f}  encode {x.size / (t1 - t0) / 1e6:6.1f} "
+              f"M samples/s  decode {x.size / (t2 - t1) / 1e6:6.1f} M samples/s  {ok}")
+    print("real data: neurocodec demo DIR (a folder of challenge .wav files)")
+    return 0
+
+
+def cmd_codecs(args) -> int:
+    from . import registry
+
+    for name in registry.codec_names():
+        print(name)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="neurocodec", description="Compression of neural recordings.")
+    parser.add_argument("--version", action="version", version=f"neurocodec {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("encode", help="compress a WAV (or .npy) file")
+    p.add_argument("input", help="input file, - for stdin")
+    p.add_argument("output", help="output file, - for stdout")
+    _codec_args(p)
+    p.set_defaults(func=cmd_encode)
+
+    p = sub.add_parser("decode", help="decompress to the original WAV (or .npy)")
+    p.add_argument("input", help="compressed file, - for stdin")
+    p.add_argument("output", help="output file, - for stdout")
+    p.set_defaults(func=cmd_decode)
+
+    p = sub.add_parser("inspect", help="header fields and byte accounting of a compressed file")
+    p.add_argument("file", help="compressed file, - for stdin")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("eval", help="round-trip every WAV in a folder or data.zip and report the ratio")
+    p.add_argument("data", help="folder of .wav files or the challenge's data.zip")
+    p.add_argument("--jobs", type=int, default=1, help="processes (default 1)")
+    p.add_argument("--csv", default="neurocodec-eval.csv", help="per-file CSV (default neurocodec-eval.csv)")
+    p.add_argument("--json", action="store_true", help="last line of output: one JSON object")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _codec_args(p)
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("challenge-exe", help="write ./encode and ./decode for the challenge's eval.sh")
+    p.add_argument("dir", help="directory to write the executables into")
+    p.add_argument("--check", help="WAV file to time one encode + decode pair on (default: synthetic)")
+    p.set_defaults(func=cmd_challenge_exe)
+
+    p = sub.add_parser("demo", help="compress a synthetic recording (or a folder of WAVs) and print ratio and speed")
+    p.add_argument("data", nargs="?", help="optional folder of challenge .wav files")
+    p.add_argument("--channels", type=int, default=32)
+    p.add_argument("--seconds", type=float, default=5.0)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("codecs", help="list the registered codecs")
+    p.set_defaults(func=cmd_codecs)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except NeurocodecError as exc:
+        if args.verbose:
+            raise
+        print(f"neurocodec: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        if args.verbose:
+            raise
+        print(f"neurocodec: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""File formats in and out: byte-exact WAV, atomic writes."""

@@ -1,0 +1,324 @@
+"""``MUACodec``: the implant's MUA compressor as a numcodecs codec, plus the calibration it runs.
+
+On the implant (Savolainen et al.) each channel first fills a histogram with its first
+``hist_samples`` binned counts, sent uncompressed meanwhile (ceil(log2 S) bits each).  Then the
+estimation sort ranks the values from the histogram's peak, the channel is assigned the encoder
+(SCLV) with the smallest dot product with the estimated sorted histogram, and every later count is
+mapped through the sort and sent as its static Huffman codeword.  :func:`calibrate` is that
+procedure; the codec and the bit-rate analysis both call it, so they cannot disagree.
+
+Bare payload (little header, then the stream; the container adds magic and CRCs)::
+
+    u8 version (1) | u8 coder (0 static Huffman, 1 adaptive arithmetic) | LEB128 bins, channels, S
+    coder 0: LEB128 hist_samples | u8 sort | u8 n_encoders | n_encoders * S u8 lengths
+             | channels * u8 encoder index | channels * u8 peak | bit stream, zero-padded to a byte
+    coder 1: arithmetic-coded stream
+
+Values go out time-major with channels interleaved, as the implant multiplexes them.  Decoded
+counts are uint8 (S <= 16).  The arithmetic coder is neurocodec's own addition, not the paper's:
+it shows what the hardware-cheap static code gives up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numcodecs.abc import Codec
+
+from ..entropy import varint
+from ..entropy.huffman import DecodeTable, canonical_codes
+from ..entropy.models import initial_counted
+from ..errors import CorruptStreamError, InvalidConfigError, TruncatedStreamError, UnsupportedVersionError
+from ..registry import register_codec
+from . import _kernels
+from .sclv import MAX_S, check_encoders, check_S, default_encoders, rank_table
+
+FORMAT_VERSION = 1
+CODERS = ("huffman", "arithmetic")
+# Lower bound on the bits an adaptive decision costs: a counted estimator at limit 60 never puts
+# more than 1 - 61/65536 on one outcome, i.e. >= 1/745 bit per decision.  Bounds the symbols a
+# stream of a given size may declare, checked before allocating.
+_ARITH_SYMBOLS_PER_BYTE = 8 * 1024
+
+
+def raw_bits(S: int) -> int:
+    """Bits per bin of plain binning: ceil(log2 S)."""
+    return max(1, int(S - 1).bit_length())
+
+
+def as_counts(counts) -> np.ndarray:
+    """``counts`` as a (bins, channels) int64 array, or :class:`InvalidConfigError`."""
+    arr = np.asarray(counts)
+    if arr.ndim != 2:
+        raise InvalidConfigError(f"counts must be a 2-d (bins, channels) array, got shape {arr.shape}")
+    if arr.size and not (np.issubdtype(arr.dtype, np.integer) or arr.dtype == np.bool_):
+        raise InvalidConfigError(f"counts must be integers, got dtype {arr.dtype}")
+    arr = arr.astype(np.int64)
+    if arr.size and arr.min() < 0:
+        raise InvalidConfigError("counts must be non-negative")
+    return arr
+
+
+def saturate(counts, S: int) -> np.ndarray:
+    """Counts clipped at S-1 (the implant's saturating binner)."""
+    return np.minimum(as_counts(counts), check_S(S) - 1)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What each channel's calibration decided: its encoder and its estimation-sort peak."""
+
+    encoder: np.ndarray  # (channels,) index into the encoder list
+    peak: np.ndarray  # (channels,) symbol ranked 0 (0 everywhere when sorting is off)
+    histograms: np.ndarray  # (channels, S) calibration histograms
+    calib_bins: int  # bins used for calibration (min(hist_samples, bins))
+
+    def ranks(self, S: int) -> np.ndarray:
+        """``ranks[c, v]`` = rank of value ``v`` on channel ``c``."""
+        return rank_table(S)[self.peak]
+
+
+def calibrate(sat_counts: np.ndarray, encoders: np.ndarray, hist_samples: int, sort: bool) -> Calibration:
+    """Run the implant's calibration on saturated counts (see module docstring)."""
+    S = encoders.shape[1]
+    calib = min(hist_samples, sat_counts.shape[0])
+    n_ch = sat_counts.shape[1]
+    hist = np.zeros((n_ch, S), dtype=np.int64)
+    for v in range(S):
+        hist[:, v] = np.count_nonzero(sat_counts[:calib] == v, axis=0)
+    peak = np.argmax(hist, axis=1) if sort else np.zeros(n_ch, dtype=np.int64)
+    ranks = rank_table(S)[peak]
+    # sorted[c, r] = hist[c, value ranked r]: scatter each value's count to its rank
+    sorted_hist = np.zeros_like(hist)
+    np.put_along_axis(sorted_hist, ranks, hist, axis=1)
+    encoder = np.argmin(sorted_hist @ encoders.T, axis=1)
+    return Calibration(encoder.astype(np.int64), peak.astype(np.int64), hist, calib)
+
+
+def _check_hist_samples(hist_samples) -> int:
+    if isinstance(hist_samples, bool) or not isinstance(hist_samples, (int, np.integer)) or hist_samples < 1:
+        raise InvalidConfigError(f"hist_samples must be a positive integer, got {hist_samples!r}")
+    return int(hist_samples)
+
+
+@register_codec
+class MUACodec(Codec):
+    """Compress binned MUA counts (bins, channels) the way the paper's implant does.
+
+    Parameters
+    ----------
+    S : number of symbols; counts saturate at S-1 (lossy above it, exact below).
+    bin_ms : binning period; recorded in the config for analysis, not needed to decode.
+    encoders : list of SCLVs (each S ascending codeword lengths, Kraft sum 1), e.g. from
+        :func:`neurocodec.mua.train_encoders`; default the single [1, 2, ..., S-1, S-1].
+    hist_samples : calibration histogram size (2**d on the implant).
+    sort : apply the estimation sort (False = the paper's "no sort" configuration).
+    coder : "huffman" (the paper's static code) or "arithmetic" (ours: adaptive, no calibration).
+    """
+
+    codec_id = "neurocodec.mua"
+
+    def __init__(self, S=3, bin_ms=50, encoders=None, hist_samples=64, sort=True, coder="huffman"):
+        self.S = check_S(S)
+        if not isinstance(bin_ms, (int, float, np.integer, np.floating)) or not bin_ms > 0:
+            raise InvalidConfigError(f"bin_ms must be a positive number, got {bin_ms!r}")
+        self.bin_ms = bin_ms
+        enc = default_encoders(self.S) if encoders is None else check_encoders(encoders, self.S)
+        self._encoders = enc
+        self.encoders = enc.tolist()
+        self.hist_samples = _check_hist_samples(hist_samples)
+        self.sort = bool(sort)
+        if coder not in CODERS:
+            raise InvalidConfigError(f"coder must be one of {CODERS}, got {coder!r}")
+        self.coder = coder
+
+    def get_config(self):
+        return {
+            "id": self.codec_id,
+            "S": self.S,
+            "bin_ms": self.bin_ms,
+            "encoders": self.encoders,
+            "hist_samples": self.hist_samples,
+            "sort": self.sort,
+            "coder": self.coder,
+        }
+
+    def __repr__(self):
+        return (f"MUACodec(S={self.S}, bin_ms={self.bin_ms}, encoders={self.encoders}, "
+                f"hist_samples={self.hist_samples}, sort={self.sort}, coder={self.coder!r})")
+
+    # ------------------------------------------------------------------ encoding
+
+    def encode(self, buf) -> bytes:
+        """Bare payload of saturated ``buf`` (bins, channels)."""
+        sat = saturate(buf, self.S)
+        head = bytearray([FORMAT_VERSION, CODERS.index(self.coder)])
+        head += varint.encode([sat.shape[0], sat.shape[1], self.S])
+        if self.coder == "arithmetic":
+            return bytes(head) + arith_stream(sat, self.S)
+        cal = calibrate(sat, self._encoders, self.hist_samples, self.sort)
+        head += varint.encode([self.hist_samples])
+        head += bytes([int(self.sort), len(self._encoders)])
+        head += self._encoders.astype(np.uint8).tobytes()
+        head += cal.encoder.astype(np.uint8).tobytes() + cal.peak.astype(np.uint8).tobytes()
+        stream, _ = huffman_stream(sat, self._encoders, cal, self.S)
+        return bytes(head) + stream
+
+    # ------------------------------------------------------------------ decoding
+
+    def decode(self, buf, out=None):
+        """Counts (bins, channels, uint8) from a payload made by :meth:`encode`."""
+        data = np.frombuffer(memoryview(buf).cast("B"), dtype=np.uint8) if not isinstance(buf, np.ndarray) \
+            else np.ascontiguousarray(buf).view(np.uint8).ravel()
+        reader = _Reader(data)
+        version = reader.byte("format version")
+        if version != FORMAT_VERSION:
+            raise UnsupportedVersionError(f"MUA payload version {version}; this build reads {FORMAT_VERSION}")
+        coder = reader.byte("coder")
+        if coder >= len(CODERS):
+            raise CorruptStreamError(f"MUA payload names coder {coder}; known: 0..{len(CODERS) - 1}")
+        bins, channels, S = reader.varints(3, "shape")
+        if not 2 <= S <= MAX_S:
+            raise CorruptStreamError(f"MUA payload declares S = {S}; valid range 2..{MAX_S}")
+        if coder == 1:
+            counts = _decode_arith(data, reader.pos, bins, channels, S)
+        else:
+            counts = _decode_huffman(data, reader, bins, channels, S)
+        if out is not None:
+            out = np.asarray(out)
+            if out.size != counts.size:
+                raise InvalidConfigError(f"out has {out.size} elements, payload holds {counts.size}")
+            out.reshape(counts.shape)[...] = counts
+            return out
+        return counts
+
+
+class _Reader:
+    """Sequential header reader that raises the typed errors."""
+
+    def __init__(self, data: np.ndarray):
+        self.data = data
+        self.pos = 0
+
+    def byte(self, what: str) -> int:
+        return int(self.bytes(1, what)[0])
+
+    def bytes(self, n: int, what: str) -> np.ndarray:
+        if self.pos + n > self.data.size:
+            raise TruncatedStreamError(f"MUA payload ends inside its {what} ({self.data.size} bytes)")
+        chunk = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return chunk
+
+    def varints(self, n: int, what: str) -> list[int]:
+        vals = np.empty(n, dtype=np.uint64)
+        end = varint.decode_array(self.data, self.pos, self.data.size, vals)
+        if end < 0:
+            raise TruncatedStreamError(f"MUA payload ends inside its {what}")
+        self.pos = end
+        return [int(v) for v in vals]
+
+
+def huffman_tables(encoders: np.ndarray, cal: Calibration, S: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel ``codes[c, v]`` and ``lengths[c, v]``: sort map composed with the encoder."""
+    ranks = cal.ranks(S)
+    enc_codes = np.stack([canonical_codes(e) for e in encoders])
+    rows = cal.encoder[:, None]
+    return enc_codes[rows, ranks], encoders[rows, ranks]
+
+
+def huffman_stream(sat: np.ndarray, encoders: np.ndarray, cal: Calibration, S: int) -> tuple[bytes, int]:
+    """The multiplexed static-Huffman bit stream of saturated counts, and its length in bits."""
+    codes, lengths = huffman_tables(encoders, cal, S)
+    rb = raw_bits(S)
+    nbits = rb * cal.calib_bins * sat.shape[1]
+    if sat.shape[0] > cal.calib_bins:
+        nbits += int(np.take_along_axis(lengths, sat[cal.calib_bins:].T, axis=1).sum())
+    buf = np.zeros((nbits + 7) // 8, dtype=np.uint8)
+    _kernels.huffman_encode(sat, cal.calib_bins, rb, codes, lengths, buf)
+    return buf.tobytes(), nbits
+
+
+def arith_stream(sat: np.ndarray, S: int) -> bytes:
+    """The adaptive arithmetic-coded stream of saturated counts (no header)."""
+    decisions = sat.size * (S - 1)
+    buf = np.zeros(decisions // 4 + 64, dtype=np.uint8)
+    while True:
+        state = np.full(sat.shape[1] * S * (S - 1), initial_counted(), dtype=np.int64)
+        end = _kernels.arith_encode(sat, S, state, buf)
+        if end <= buf.size:
+            return buf[:end].tobytes()
+        buf = np.zeros(end, dtype=np.uint8)
+
+
+def _decode_arith(data: np.ndarray, pos: int, bins: int, channels: int, S: int) -> np.ndarray:
+    stream = data.size - pos
+    if stream < 4:
+        raise TruncatedStreamError(f"MUA arithmetic stream has {stream} bytes; at least 4 expected")
+    if bins * channels > stream * _ARITH_SYMBOLS_PER_BYTE:
+        raise CorruptStreamError(
+            f"MUA payload declares {bins} x {channels} counts, more than a {stream}-byte stream can hold"
+        )
+    out = np.zeros((bins, channels), dtype=np.uint8)
+    state = np.full(channels * S * (S - 1), initial_counted(), dtype=np.int64)
+    end = _kernels.arith_decode(data, pos, data.size, S, state, out)
+    if end > data.size:
+        raise TruncatedStreamError("MUA arithmetic stream ended before its last count")
+    if end < data.size:
+        raise CorruptStreamError(f"MUA arithmetic stream has {data.size - end} unused trailing bytes")
+    return out
+
+
+def _decode_huffman(data: np.ndarray, reader: _Reader, bins: int, channels: int, S: int) -> np.ndarray:
+    (hist_samples,) = reader.varints(1, "histogram size")
+    sort = reader.byte("sort flag")
+    n_enc = reader.byte("encoder count")
+    if sort > 1 or n_enc == 0 or hist_samples == 0:
+        raise CorruptStreamError(f"MUA payload header invalid (sort={sort}, encoders={n_enc}, "
+                                 f"hist_samples={hist_samples})")
+    if channels > data.size:
+        raise TruncatedStreamError(f"MUA payload declares {channels} channels but holds {data.size} bytes")
+    lengths = reader.bytes(n_enc * S, "encoder table").astype(np.int64).reshape(n_enc, S)
+    try:
+        encoders = check_encoders(lengths, S)
+    except InvalidConfigError as exc:
+        raise CorruptStreamError(f"MUA payload encoder table: {exc}") from None
+    enc_of = reader.bytes(channels, "encoder choices").astype(np.int64)
+    peak = reader.bytes(channels, "sort peaks").astype(np.int64)
+    if channels and (enc_of.max() >= n_enc or peak.max() >= S or (not sort and peak.any())):
+        raise CorruptStreamError("MUA payload assigns a channel an encoder or sort peak that does not exist")
+    stream = data[reader.pos:]
+    # every count takes at least one bit, so the declared shape is bounded by the stream size
+    if bins * channels > 8 * stream.size:
+        raise TruncatedStreamError(
+            f"MUA payload declares {bins} x {channels} counts, more than its {stream.size}-byte stream holds"
+        )
+    calib = min(hist_samples, bins)
+    unrank = np.empty((channels, S), dtype=np.int64)
+    np.put_along_axis(unrank, rank_table(S)[peak], np.arange(S)[None, :].repeat(channels, 0), axis=1)
+    tables = [DecodeTable(e) for e in encoders]
+    max_length = max(t.max_length for t in tables)
+
+    def stack(field):
+        rows = np.zeros((n_enc, max(max_length + 1, S)), dtype=np.int64)
+        for i, t in enumerate(tables):
+            vals = getattr(t, field)
+            rows[i, :vals.size] = vals
+        return rows
+
+    out = np.zeros((bins, channels), dtype=np.uint8)
+    end = _kernels.huffman_decode(stream, 0, calib, raw_bits(S), S, enc_of, unrank, stack("first_code"),
+                                  stack("count"), stack("offset"), stack("symbols"), max_length, out)
+    if end == -2:
+        raise CorruptStreamError(f"MUA stream holds a calibration count >= S = {S}")
+    if end < 0:
+        raise CorruptStreamError("MUA stream holds a bit pattern that is no codeword")
+    if end > 8 * stream.size:
+        raise TruncatedStreamError("MUA stream ended before its last count")
+    if (end + 7) // 8 != stream.size:
+        raise CorruptStreamError(f"MUA stream has {stream.size - (end + 7) // 8} unused trailing bytes")
+    return out
+
+
+__all__ = ["MUACodec", "Calibration", "calibrate", "raw_bits", "saturate", "huffman_stream", "arith_stream"]

@@ -1,0 +1,92 @@
+"""The codecs neurocodec can frame and unframe, by name.
+
+Every codec is a numcodecs ``Codec`` whose ``codec_id`` is ``"neurocodec." + name``.  Registering
+one here also registers it with numcodecs, so ``numcodecs.get_codec({"id": "neurocodec.waveform"})``
+and zarr find it even without the package entry points.  The standalone container accepts only
+codecs registered here, so a crafted file cannot make the decoder run an arbitrary numcodecs codec
+(``pickle``, say).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+
+import numcodecs
+from numcodecs.abc import Codec
+
+from .errors import InvalidConfigError, UnsupportedVersionError
+
+PREFIX = "neurocodec."
+
+_CODECS: dict[str, type[Codec]] = {}
+
+# Modules whose import registers codecs; imported lazily so ``import neurocodec`` stays cheap.
+_CODEC_MODULES = (
+    "neurocodec.waveform",
+    "neurocodec.spikes",
+    "neurocodec.mua",
+)
+
+
+def register_codec(cls: type[Codec]) -> type[Codec]:
+    """Class decorator: register ``cls`` under its ``codec_id`` (which must start with ``neurocodec.``)."""
+    codec_id = getattr(cls, "codec_id", None)
+    if not isinstance(codec_id, str) or not codec_id.startswith(PREFIX) or codec_id == PREFIX:
+        raise TypeError(f"codec_id must be 'neurocodec.<name>', got {codec_id!r}")
+    _CODECS[codec_id[len(PREFIX):]] = cls
+    numcodecs.register_codec(cls)
+    return cls
+
+
+def _load_all() -> None:
+    for module in _CODEC_MODULES:
+        importlib.import_module(module)
+
+
+def codec_names() -> list[str]:
+    """Names of every registered codec, sorted."""
+    _load_all()
+    return sorted(_CODECS)
+
+
+def codec_class(name: str) -> type[Codec]:
+    """The codec class registered as ``name`` (with or without the ``neurocodec.`` prefix)."""
+    if name.startswith(PREFIX):
+        name = name[len(PREFIX):]
+    if name not in _CODECS:
+        _load_all()
+    try:
+        return _CODECS[name]
+    except KeyError:
+        raise UnsupportedVersionError(
+            f"unknown codec {name!r}; this build knows {', '.join(sorted(_CODECS))}"
+        ) from None
+
+
+def make_codec(name: str, **config) -> Codec:
+    """Instantiate codec ``name`` with ``config``; unknown parameters raise :class:`InvalidConfigError`."""
+    cls = codec_class(name)
+    params = inspect.signature(cls.__init__).parameters
+    takes_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    unknown = [k for k in config if k not in params or k == "self"]
+    if unknown and not takes_kwargs:
+        accepted = [k for k in params if k != "self"]
+        raise InvalidConfigError(
+            f"codec {name!r} does not take {', '.join(map(repr, unknown))}; it takes {accepted}"
+        )
+    try:
+        return cls(**config)
+    except InvalidConfigError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise InvalidConfigError(f"codec {name!r}: {exc}") from None
+
+
+def non_default_config(codec: Codec) -> dict:
+    """The parameters of ``codec`` that differ from a default-constructed one (what a file must record)."""
+    config = dict(codec.get_config())
+    config.pop("id", None)
+    defaults = dict(type(codec)().get_config())
+    defaults.pop("id", None)
+    return {k: v for k, v in config.items() if defaults.get(k, object()) != v}

@@ -1,0 +1,264 @@
+"""Lossless codec for multi-channel integer waveforms (Neuralink-style 10-bit ADC data in int16).
+
+Payload layout (bare, self-describing; integers are LEB128 varints unless a width is given)::
+
+    u8      format version (1)
+    u8      flags: bit 0 int32 samples (else int16), bit 1 two-dimensional (T, C) array
+    varint  T                       number of samples per channel
+    varint  C                       channels (present only when two-dimensional)
+    mapping u8 kind, then kind-specific fields (levels.py): values <-> level indices
+    u8      parameter set id; 255 means the N_PARAMS model parameters follow as varints
+    per channel:
+      u8      order (bits 0-5) | cross-channel (bit 7): the channel codes its difference to the previous one
+      varint  zigzag mean level
+      [order > 0] u8 shift, then `order` zigzag LPC coefficients (shift fractional bits)
+    ...     arithmetic-coded levels, all channels in turn (see _kernels.py), up to the end
+
+An array whose every sample is equal stops after the mapping's header fields: one level needs no bits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numcodecs.abc import Codec
+from numcodecs.compat import ensure_contiguous_ndarray, ndarray_copy
+
+from ..entropy import varint
+from ..errors import CorruptStreamError, InvalidConfigError, TruncatedStreamError, UnsupportedVersionError
+from ..registry import register_codec
+from . import _kernels as K
+from .levels import choose_mapping, read_mapping, read_varints, unzigzag, zigzag
+
+FORMAT_VERSION = 1
+FLAG_INT32, FLAG_2D = 1, 2
+MAX_ORDER = 32
+MAX_CHANNELS = 1 << 16
+MAX_SAMPLES = 1 << 28  # per payload; guards allocation against a forged header
+MAX_SHIFT = 20
+MAX_COEF = 1 << 16
+EXPLICIT_PARAMS = 255
+
+#: Model parameter sets by id (see _kernels.P_*): kmax, magnitude rate, level-model limit, mixer
+#: rate, APM rate, residual smoothing, mixing on/off.
+PARAM_SETS = (
+    (20, 5, 60, 6, 6, 2, 1),  # 0: max
+    (20, 4, 60, 6, 6, 2, 0),  # 1: fast
+)
+PRESETS = {"max": (0, 16), "fast": (1, 8)}  # preset -> (parameter set id, LPC order)
+
+_DTYPES = {np.dtype(np.int16): 0, np.dtype(np.int32): FLAG_INT32}
+
+
+def _level_prior() -> np.ndarray:
+    return np.full(K.LEVEL_CONTEXTS * 3, 32768, dtype=np.int64)
+
+
+_LEVEL_PRIOR = _level_prior()
+
+
+def lpc(series: np.ndarray, order: int) -> tuple[int, int, np.ndarray]:
+    """Integer LPC for ``series`` (int64): ``(mean, shift, coefficients)``; order may come out lower."""
+    mu = int(np.round(series.mean())) if series.size else 0
+    order = min(order, series.size // 4)
+    if order <= 0:
+        return mu, 0, np.zeros(0, dtype=np.int64)
+    z = (series - mu).astype(np.float64)
+    r = np.array([np.dot(z[: z.size - i], z[i:]) for i in range(order + 1)])
+    if r[0] <= 0:
+        return mu, 0, np.zeros(0, dtype=np.int64)
+    r[0] *= 1.0 + 1e-6  # white-noise floor keeps the recursion stable on degenerate input
+    a = np.zeros(order)
+    err = r[0]
+    for i in range(order):
+        k = (r[i + 1] - np.dot(a[:i], r[i:0:-1])) / err
+        a_prev = a[:i].copy()
+        a[i] = k
+        a[:i] = a_prev - k * a_prev[::-1]
+        err *= 1.0 - k * k
+        if err <= 0:
+            break
+    peak = float(np.max(np.abs(a)))
+    if not np.isfinite(peak) or peak >= MAX_COEF >> 4:
+        return mu, 0, np.zeros(0, dtype=np.int64)
+    shift = 14
+    while shift > 2 and peak * (1 << shift) >= MAX_COEF - 1:
+        shift -= 1
+    return mu, shift, np.round(a * (1 << shift)).astype(np.int64)
+
+
+@register_codec
+class WaveformCodec(Codec):
+    """Lossless LPC + context-mixing codec for integer waveforms of shape (T,) or (T, C).
+
+    ``preset``: ``"max"`` (best ratio) or ``"fast"``.  ``cross_channel``: let the encoder code a
+    channel as its difference to the previous channel when that predicts better.
+    """
+
+    codec_id = "neurocodec.waveform"
+
+    def __init__(self, preset: str = "max", cross_channel: bool = True):
+        if preset not in PRESETS:
+            raise InvalidConfigError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")
+        self.preset = preset
+        self.cross_channel = bool(cross_channel)
+
+    def get_config(self):
+        return {"id": self.codec_id, "preset": self.preset, "cross_channel": self.cross_channel}
+
+    # -- encoding --------------------------------------------------------------------------
+
+    def encode(self, buf) -> bytes:
+        arr = np.asarray(buf)
+        if arr.dtype not in _DTYPES:
+            raise InvalidConfigError(f"waveform codec takes int16 or int32 samples, got {arr.dtype}")
+        if arr.ndim not in (1, 2):
+            raise InvalidConfigError(f"waveform codec takes shape (T,) or (T, C), got {arr.shape}")
+        if arr.size > MAX_SAMPLES or (arr.ndim == 2 and arr.shape[1] > MAX_CHANNELS):
+            raise InvalidConfigError(f"array of shape {arr.shape} exceeds the codec's limits")
+        two_d = arr.ndim == 2
+        data = arr if two_d else arr[:, None]
+        n_t, n_ch = data.shape
+        head = bytearray([FORMAT_VERSION, _DTYPES[arr.dtype] | (FLAG_2D if two_d else 0)])
+        head += varint.encode([n_t, n_ch] if two_d else [n_t])
+        mapping = choose_mapping(data)
+        head += mapping.header()
+        if n_t == 0 or n_ch == 0 or mapping.size == 1:
+            return bytes(head)
+
+        set_id, order = PRESETS[self.preset]
+        head.append(set_id)
+        levels = np.ascontiguousarray(mapping.to_levels(data).T)
+        series = levels.copy()
+        top = mapping.size - 1
+        lo = np.zeros(n_ch, dtype=np.int64)
+        hi = np.full(n_ch, top, dtype=np.int64)
+        coefs = np.zeros((n_ch, MAX_ORDER), dtype=np.int64)
+        orders = np.zeros(n_ch, dtype=np.int64)
+        shifts = np.zeros(n_ch, dtype=np.int64)
+        means = np.zeros(n_ch, dtype=np.int64)
+        for c in range(n_ch):
+            fit = lpc(levels[c], order)
+            if self.cross_channel and c > 0:
+                diff = levels[c] - levels[c - 1]
+                fit_diff = lpc(diff, order)
+                if _residual_energy(diff, fit_diff) < 0.8 * _residual_energy(levels[c], fit):
+                    series[c] = diff
+                    lo[c], hi[c] = -top, top
+                    fit = fit_diff
+            means[c], shifts[c], q = fit
+            orders[c] = q.size
+            coefs[c, : q.size] = q
+            cross = 0x80 if lo[c] < 0 else 0
+            head.append(q.size | cross)
+            head += varint.encode([zigzag(int(means[c]))])
+            if q.size:
+                head.append(int(shifts[c]))
+                head += varint.encode([zigzag(int(v)) for v in q])
+        params = np.array(PARAM_SETS[set_id], dtype=np.int64)
+        capacity = n_t * n_ch * 2 + 1024
+        while True:
+            out = np.empty(len(head) + capacity, dtype=np.uint8)
+            out[: len(head)] = np.frombuffer(bytes(head), dtype=np.uint8)
+            end, _ = K.code_levels(series, lo, hi, coefs, orders, shifts, means, _LEVEL_PRIOR, params,
+                                   out, len(head), out.size, False)
+            if end <= out.size:
+                return out[:end].tobytes()
+            capacity = end - len(head)
+
+    # -- decoding --------------------------------------------------------------------------
+
+    def decode(self, buf, out=None):
+        # a private writable copy: the kernel that decodes is also the encoder, which writes
+        data = ensure_contiguous_ndarray(buf).view(np.uint8).copy()
+        size = data.size
+        if size < 2:
+            raise TruncatedStreamError("waveform payload shorter than its 2-byte header")
+        if data[0] != FORMAT_VERSION:
+            raise UnsupportedVersionError(f"waveform payload version {data[0]}, this build reads {FORMAT_VERSION}")
+        flags = int(data[1])
+        if flags & ~(FLAG_INT32 | FLAG_2D):
+            raise CorruptStreamError(f"unknown waveform flags {flags:#x}")
+        dtype = np.dtype(np.int32 if flags & FLAG_INT32 else np.int16)
+        two_d = bool(flags & FLAG_2D)
+        dims, pos = read_varints(data, 2, 2 if two_d else 1)
+        n_t = int(dims[0])
+        n_ch = int(dims[1]) if two_d else 1
+        if n_ch > MAX_CHANNELS or n_t * n_ch > MAX_SAMPLES:
+            raise CorruptStreamError(f"declared shape ({n_t}, {n_ch}) exceeds the codec's limits")
+        info = np.iinfo(dtype)
+        mapping, pos = read_mapping(data, pos, info.min, info.max)
+        shape = (n_t, n_ch) if two_d else (n_t,)
+        if n_t == 0 or n_ch == 0 or mapping.size == 1:
+            if pos != size:
+                raise CorruptStreamError("bytes after the end of an empty or constant waveform")
+            first = mapping.to_samples(np.zeros(1, dtype=np.int64), dtype)[0]
+            return ndarray_copy(np.full(shape, first, dtype=dtype), out)
+
+        set_id, pos = _read_u8(data, pos)
+        if set_id >= len(PARAM_SETS):
+            raise CorruptStreamError(f"unknown parameter set {set_id}")
+        params = np.array(PARAM_SETS[set_id], dtype=np.int64)
+        top = mapping.size - 1
+        lo = np.zeros(n_ch, dtype=np.int64)
+        hi = np.full(n_ch, top, dtype=np.int64)
+        coefs = np.zeros((n_ch, MAX_ORDER), dtype=np.int64)
+        orders = np.zeros(n_ch, dtype=np.int64)
+        shifts = np.zeros(n_ch, dtype=np.int64)
+        means = np.zeros(n_ch, dtype=np.int64)
+        for c in range(n_ch):
+            tag, pos = _read_u8(data, pos)
+            order = tag & 0x3F
+            if order > MAX_ORDER or tag & 0x40 or (tag & 0x80 and c == 0):
+                raise CorruptStreamError(f"channel {c}: bad predictor tag {tag:#x}")
+            if tag & 0x80:
+                lo[c] = -top
+            (mean,), pos = read_varints(data, pos, 1)
+            means[c] = unzigzag(int(mean))
+            if not lo[c] <= means[c] <= hi[c]:
+                raise CorruptStreamError(f"channel {c}: mean level {means[c]} outside the level range")
+            if order:
+                shifts[c], pos = _read_u8(data, pos)
+                if not 1 <= shifts[c] <= MAX_SHIFT:
+                    raise CorruptStreamError(f"channel {c}: LPC shift {shifts[c]} out of range")
+                q, pos = read_varints(data, pos, order)
+                coefs[c, :order] = [unzigzag(int(v)) for v in q]
+                if np.any(np.abs(coefs[c]) > MAX_COEF):
+                    raise CorruptStreamError(f"channel {c}: LPC coefficient out of range")
+            orders[c] = order
+        # with probabilities capped at 65535/65536 a byte carries at most ~360000 binary decisions
+        if n_t * n_ch > (size - pos + 1) * 360000:
+            raise TruncatedStreamError(f"{size - pos} coded bytes cannot hold {n_t * n_ch} samples")
+        series = np.empty((n_ch, n_t), dtype=np.int64)
+        end, status = K.code_levels(series, lo, hi, coefs, orders, shifts, means, _LEVEL_PRIOR, params,
+                                    data, pos, size, True)
+        if status != K.STATUS_OK:
+            raise CorruptStreamError("coded levels decode to values outside the level range")
+        if end > size:
+            raise TruncatedStreamError(f"waveform payload truncated: decoder needed {end} of {size} bytes")
+        if end < size:
+            raise CorruptStreamError(f"{size - end} unexpected bytes after the coded waveform")
+        for c in range(1, n_ch):
+            if lo[c] < 0:
+                series[c] += series[c - 1]
+                if series[c].min() < 0 or series[c].max() > top:
+                    raise CorruptStreamError(f"channel {c}: reconstructed level outside the level range")
+        samples = mapping.to_samples(series.T, dtype)
+        return ndarray_copy(samples if two_d else samples[:, 0], out)
+
+
+def _residual_energy(series: np.ndarray, fit) -> float:
+    mu, shift, q = fit
+    z = (series - mu).astype(np.float64)
+    if q.size == 0:
+        return float(np.dot(z, z))
+    pred = np.zeros_like(z)
+    for i, a in enumerate(q / (1 << shift)):
+        pred[i + 1:] += a * z[: z.size - i - 1]
+    e = z - pred
+    return float(np.dot(e, e))
+
+
+def _read_u8(buf: np.ndarray, pos: int) -> tuple[int, int]:
+    if pos >= buf.size:
+        raise TruncatedStreamError("waveform payload ends inside its header")
+    return int(buf[pos]), pos + 1
