@@ -232,6 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("codecs", help="list the registered codecs")
     p.set_defaults(func=cmd_codecs)
+
+    from .mua.cli import register_cli as register_mua
+
+    register_mua(sub)
     return parser
 
 

@@ -21,12 +21,13 @@ PREFIX = "neurocodec."
 
 _CODECS: dict[str, type[Codec]] = {}
 
-# Modules whose import registers codecs; imported lazily so ``import neurocodec`` stays cheap.
-_CODEC_MODULES = (
-    "neurocodec.waveform",
-    "neurocodec.spikes",
-    "neurocodec.mua",
-)
+# Modules whose import registers codecs, by the name prefix of the codecs they hold; imported
+# lazily, and only the one a name needs, so the challenge executables start fast.
+_CODEC_MODULES = {
+    "waveform": "neurocodec.waveform",
+    "spikes_": "neurocodec.spikes",
+    "mua": "neurocodec.mua",
+}
 
 
 def register_codec(cls: type[Codec]) -> type[Codec]:
@@ -40,8 +41,15 @@ def register_codec(cls: type[Codec]) -> type[Codec]:
 
 
 def _load_all() -> None:
-    for module in _CODEC_MODULES:
+    for module in _CODEC_MODULES.values():
         importlib.import_module(module)
+
+
+def _load_for(name: str) -> None:
+    for prefix, module in _CODEC_MODULES.items():
+        if name.startswith(prefix):
+            importlib.import_module(module)
+            return
 
 
 def codec_names() -> list[str]:
@@ -55,7 +63,7 @@ def codec_class(name: str) -> type[Codec]:
     if name.startswith(PREFIX):
         name = name[len(PREFIX):]
     if name not in _CODECS:
-        _load_all()
+        _load_for(name)
     try:
         return _CODECS[name]
     except KeyError:

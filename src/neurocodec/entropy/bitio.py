@@ -14,10 +14,10 @@ import numba as nb
 def put_bits(buf, bitpos, value, nbits):
     """Write the low ``nbits`` (<= 57) of ``value`` at ``bitpos``; returns the new position."""
     for i in range(nbits - 1, -1, -1):
-        if (value >> i) & 1:
-            byte = bitpos >> 3
-            if byte < buf.shape[0]:
-                buf[byte] |= 0x80 >> (bitpos & 7)
+        byte = bitpos >> 3
+        if byte < buf.shape[0]:
+            # no branch on the bit itself: coded bits are coin flips a predictor cannot learn
+            buf[byte] |= ((value >> i) & 1) << (7 - (bitpos & 7))
         bitpos += 1
     return bitpos
 
@@ -27,7 +27,8 @@ def get_bit(buf, bitpos):
     """One bit at ``bitpos`` (0 past the end); returns ``(bit, bitpos + 1)``."""
     byte = bitpos >> 3
     if byte < buf.shape[0]:
-        return (buf[byte] >> (7 - (bitpos & 7))) & 1, bitpos + 1
+        # int(): under NUMBA_DISABLE_JIT a NumPy uint8 would make the caller's sums wrap at 8 bits
+        return int((buf[byte] >> (7 - (bitpos & 7))) & 1), bitpos + 1
     return 0, bitpos + 1
 
 

@@ -18,7 +18,7 @@ from fractions import Fraction
 import numba as nb
 import numpy as np
 
-from ..errors import InvalidConfigError
+from ..errors import CorruptStreamError, InvalidConfigError, TruncatedStreamError
 from .bitio import get_bit, put_bits
 
 #: Longest codeword the kernels accept (codes are held in int64 and written with put_bits).
@@ -130,10 +130,30 @@ def encode(symbols, lengths) -> tuple[bytes, int]:
     return buf.tobytes(), nbits
 
 
+def decode(data, n: int, lengths) -> np.ndarray:
+    """Inverse of :func:`encode`: ``n`` symbols (int64) from ``data``.
+
+    Raises :class:`CorruptStreamError` on a bit pattern that is no codeword (incomplete codes) and
+    :class:`TruncatedStreamError` when ``data`` ends before the ``n``-th symbol.
+    """
+    table = DecodeTable(lengths)
+    buf = np.frombuffer(bytes(data), dtype=np.uint8)
+    if n < 0 or n > 8 * buf.size:  # every codeword is at least one bit
+        raise TruncatedStreamError(f"{buf.size} bytes cannot hold {n} codewords")
+    out = np.empty(n, dtype=np.int64)
+    end = decode_array(buf, 0, table.first_code, table.count, table.offset, table.symbols, table.max_length, out)
+    if end < 0:
+        raise CorruptStreamError("bit pattern is no codeword of this code")
+    if end > 8 * buf.size:
+        raise TruncatedStreamError("stream ended before its last codeword")
+    return out
+
+
 __all__ = [
     "MAX_CODE_LENGTH",
     "DecodeTable",
     "canonical_codes",
+    "decode",
     "decode_array",
     "decode_symbol",
     "encode",

@@ -137,16 +137,25 @@ def configurations(counts, bin_ms: float = 50, S: int = 3, encoders=None, hist_s
     }
 
 
-def channel_capacity(power_uw_per_channel, budget_uw: float | None = None, static_uw: float = STATIC_UW,
-                     p: float = 0.05, draws: int = 100_000, seed: int = 0, chunk: int = 10_000) -> int:
+def channel_capacity(power_uw=None, budget_uw: float | None = None, static_uw: float = STATIC_UW,
+                     p: float = 0.05, draws: int = 100_000, seed: int = 0, chunk: int = 10_000, *,
+                     bits_per_second=None, processing_uw: float = PROCESSING_UW,
+                     energy_nj_per_bit: float = ENERGY_NJ_PER_BIT) -> int:
     """Most channels an implant can carry with P(total power > budget) below ``p``.
 
+    Give the per-channel powers (uW) or, as ``bits_per_second``, the per-channel bit rates (e.g.
+    ``evaluate(...)["per_channel_bits_per_second"]``), turned into powers by
+    :func:`power_uw_per_channel`.  The total is ``static_uw`` plus the drawn channels' powers.
     Channels are drawn at random, with replacement, from the measured per-channel powers;
     ``draws`` random subsets estimate the probability for each count (binary search over counts:
     the exceedance probability grows with the count).  ``budget_uw`` defaults to
     :func:`implant_budget_uw` (625 uW).
     """
-    powers = np.asarray(power_uw_per_channel, dtype=np.float64).ravel()
+    if (power_uw is None) == (bits_per_second is None):
+        raise InvalidConfigError("give exactly one of power_uw and bits_per_second")
+    if power_uw is None:
+        power_uw = power_uw_per_channel(bits_per_second, processing_uw, energy_nj_per_bit)
+    powers = np.asarray(power_uw, dtype=np.float64).ravel()
     if powers.size == 0 or not np.all(np.isfinite(powers)) or powers.min() <= 0:
         raise InvalidConfigError("need at least one finite, positive per-channel power")
     if not 0 < p < 1:
@@ -191,14 +200,33 @@ def lagged_features(counts: np.ndarray, bins_before: int, bins_after: int) -> tu
     return (np.concatenate(cols, axis=1) if cols else np.zeros((rows.size, 0))).astype(np.float64), rows
 
 
-def _ridge(x: np.ndarray, y: np.ndarray, alpha: float):
-    """Ridge regression on standardised features; returns the predictor."""
-    mu, sd = x.mean(axis=0), x.std(axis=0)
-    sd[sd == 0] = 1.0
-    z = (x - mu) / sd
-    ym = y.mean(axis=0)
-    w = np.linalg.solve(z.T @ z + alpha * np.eye(z.shape[1]), z.T @ (y - ym))
-    return lambda xn: (xn - mu) / sd @ w + ym
+class _RidgeStats:
+    """Sufficient statistics (sums, Gram matrix, cross products) of a design matrix and targets.
+
+    A fold's training set is everything but one block, so its statistics are the totals minus the
+    block's: the large Gram matrix is formed once instead of once per fold.  The fit standardises
+    the features with the training set's own mean and deviation, exactly as refitting would.
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray):
+        self.n, self.sx, self.sy = x.shape[0], x.sum(axis=0), y.sum(axis=0)
+        self.xx, self.xy = x.T @ x, x.T @ y
+
+    def minus(self, x: np.ndarray, y: np.ndarray) -> "_RidgeStats":
+        out = object.__new__(_RidgeStats)
+        out.n, out.sx, out.sy = self.n - x.shape[0], self.sx - x.sum(axis=0), self.sy - y.sum(axis=0)
+        out.xx, out.xy = self.xx - x.T @ x, self.xy - x.T @ y
+        return out
+
+    def fit(self, alpha: float):
+        """Ridge regression on standardised features; returns the predictor."""
+        mu, ym = self.sx / self.n, self.sy / self.n
+        cov = self.xx - self.n * np.outer(mu, mu)
+        sd = np.sqrt(np.maximum(np.diag(cov), 0.0) / self.n)
+        sd[sd == 0] = 1.0
+        gram = cov / np.outer(sd, sd) + alpha * np.eye(mu.size)
+        w = np.linalg.solve(gram, (self.xy - self.n * np.outer(mu, ym)) / sd[:, None])
+        return lambda xn: (xn - mu) / sd @ w + ym
 
 
 def decode_behaviour(counts, velocity, S: int | None = None, bins_before: int = 6, bins_after: int = 6,
@@ -228,10 +256,11 @@ def decode_behaviour(counts, velocity, S: int | None = None, bins_before: int = 
         raise InvalidConfigError(f"folds must be an integer in [2, {rows.size}], got {folds!r}")
     pred = np.empty_like(target)
     edges = np.linspace(0, rows.size, folds + 1).astype(int)
+    totals = _RidgeStats(feats, target)
     for k in range(folds):
         test = np.zeros(rows.size, dtype=bool)
         test[edges[k]:edges[k + 1]] = True
-        linear = _ridge(feats[~test], target[~test], alpha)
+        linear = totals.minus(feats[test], target[test]).fit(alpha)
         lin_train, lin_test = linear(feats[~test]), linear(feats[test])
         for j in range(target.shape[1]):
             poly = np.polyfit(lin_train[:, j], target[~test, j], degree)

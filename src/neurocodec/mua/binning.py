@@ -16,8 +16,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from scipy import signal
-from scipy.io import wavfile
 
 from ..errors import InvalidConfigError, WavFormatError
 from . import _kernels
@@ -85,6 +83,8 @@ def detect_crossings(x, fs: float, k: float = 4.5, band=(300.0, 3000.0), refract
     ``-k * noise``, at least ``refractory_ms`` after the previous one.  Returns a list of sample
     index arrays, one per channel.
     """
+    from scipy import signal  # ~1 s to import: only when filtering, not with the codec
+
     fs = _positive(fs, "fs")
     arr = np.asarray(x, dtype=np.float64)
     if arr.ndim == 1:
@@ -125,6 +125,8 @@ def load_wav_folder(folder) -> tuple[np.ndarray, int]:
 
     All files must share a sample rate; longer ones are cut to the shortest.
     """
+    from scipy.io import wavfile
+
     files = sorted(Path(folder).glob("*.wav"))
     if not files:
         raise WavFormatError(f"no .wav files in {folder}")

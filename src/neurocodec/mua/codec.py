@@ -5,28 +5,32 @@ On the implant (Savolainen et al.) each channel first fills a histogram with its
 estimation sort ranks the values from the histogram's peak, the channel is assigned the encoder
 (SCLV) with the smallest dot product with the estimated sorted histogram, and every later count is
 mapped through the sort and sent as its static Huffman codeword.  :func:`calibrate` is that
-procedure; the codec and the bit-rate analysis both call it, so they cannot disagree.
+procedure; the codec and the bit-rate analysis both call it, so they cannot disagree.  Counts
+above S-1 are saturated (as the implant's binner does); the saturated counts round-trip exactly.
 
 Bare payload (little header, then the stream; the container adds magic and CRCs)::
 
-    u8 version (1) | u8 coder (0 static Huffman, 1 adaptive arithmetic) | LEB128 bins, channels, S
+    u8 version (1) | u8 coder (0 static Huffman, 1 adaptive arithmetic)
+    | u8 n, n bytes input dtype (NumPy string, e.g. "<i8") | LEB128 bins, channels, S
     coder 0: LEB128 hist_samples | u8 sort | u8 n_encoders | n_encoders * S u8 lengths
              | channels * u8 encoder index | channels * u8 peak | bit stream, zero-padded to a byte
     coder 1: arithmetic-coded stream
 
 Values go out time-major with channels interleaved, as the implant multiplexes them.  Decoded
-counts are uint8 (S <= 16).  The arithmetic coder is neurocodec's own addition, not the paper's:
-it shows what the hardware-cheap static code gives up.
+counts come back in the input's integer (or bool) dtype.  The arithmetic coder is neurocodec's own
+addition, not the paper's: it shows what the hardware-cheap static code gives up.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from numcodecs.abc import Codec
 
 from ..entropy import varint
+from ..entropy.arith import P_MAX, PROB_ONE
 from ..entropy.huffman import DecodeTable, canonical_codes
 from ..entropy.models import initial_counted
 from ..errors import CorruptStreamError, InvalidConfigError, TruncatedStreamError, UnsupportedVersionError
@@ -36,10 +40,13 @@ from .sclv import MAX_S, check_encoders, check_S, default_encoders, rank_table
 
 FORMAT_VERSION = 1
 CODERS = ("huffman", "arithmetic")
-# Lower bound on the bits an adaptive decision costs: a counted estimator at limit 60 never puts
-# more than 1 - 61/65536 on one outcome, i.e. >= 1/745 bit per decision.  Bounds the symbols a
-# stream of a given size may declare, checked before allocating.
-_ARITH_SYMBOLS_PER_BYTE = 8 * 1024
+# Every count costs at least one binary decision, and the coder never codes a decision at a
+# probability above P_MAX / 65536, so a decision costs at least -log2(P_MAX / 65536) bits.  That
+# bounds the counts a stream of a given size can hold (checked before allocating the output).
+_ARITH_SYMBOLS_PER_BYTE = math.ceil(8 / -math.log2(P_MAX / PROB_ONE))
+# Far beyond any recording, and small enough that NumPy can shape an empty array with it
+# (it refuses dimensions whose byte size overflows even when another dimension is 0)
+_MAX_DIM = 1 << 48
 
 
 def raw_bits(S: int) -> int:
@@ -52,7 +59,7 @@ def as_counts(counts) -> np.ndarray:
     arr = np.asarray(counts)
     if arr.ndim != 2:
         raise InvalidConfigError(f"counts must be a 2-d (bins, channels) array, got shape {arr.shape}")
-    if arr.size and not (np.issubdtype(arr.dtype, np.integer) or arr.dtype == np.bool_):
+    if not (np.issubdtype(arr.dtype, np.integer) or arr.dtype == np.bool_):
         raise InvalidConfigError(f"counts must be integers, got dtype {arr.dtype}")
     arr = arr.astype(np.int64)
     if arr.size and arr.min() < 0:
@@ -121,7 +128,8 @@ class MUACodec(Codec):
 
     def __init__(self, S=3, bin_ms=50, encoders=None, hist_samples=64, sort=True, coder="huffman"):
         self.S = check_S(S)
-        if not isinstance(bin_ms, (int, float, np.integer, np.floating)) or not bin_ms > 0:
+        if isinstance(bin_ms, bool) or not isinstance(bin_ms, (int, float, np.integer, np.floating)) \
+                or not bin_ms > 0:
             raise InvalidConfigError(f"bin_ms must be a positive number, got {bin_ms!r}")
         self.bin_ms = bin_ms
         enc = default_encoders(self.S) if encoders is None else check_encoders(encoders, self.S)
@@ -153,7 +161,8 @@ class MUACodec(Codec):
     def encode(self, buf) -> bytes:
         """Bare payload of saturated ``buf`` (bins, channels)."""
         sat = saturate(buf, self.S)
-        head = bytearray([FORMAT_VERSION, CODERS.index(self.coder)])
+        dtype = np.asarray(buf).dtype.str.encode("ascii")
+        head = bytearray([FORMAT_VERSION, CODERS.index(self.coder), len(dtype)]) + dtype
         head += varint.encode([sat.shape[0], sat.shape[1], self.S])
         if self.coder == "arithmetic":
             return bytes(head) + arith_stream(sat, self.S)
@@ -168,7 +177,7 @@ class MUACodec(Codec):
     # ------------------------------------------------------------------ decoding
 
     def decode(self, buf, out=None):
-        """Counts (bins, channels, uint8) from a payload made by :meth:`encode`."""
+        """Saturated counts (bins, channels) in the encoded array's dtype, from :meth:`encode`'s payload."""
         data = np.frombuffer(memoryview(buf).cast("B"), dtype=np.uint8) if not isinstance(buf, np.ndarray) \
             else np.ascontiguousarray(buf).view(np.uint8).ravel()
         reader = _Reader(data)
@@ -178,13 +187,17 @@ class MUACodec(Codec):
         coder = reader.byte("coder")
         if coder >= len(CODERS):
             raise CorruptStreamError(f"MUA payload names coder {coder}; known: 0..{len(CODERS) - 1}")
+        dtype = _read_dtype(reader)
         bins, channels, S = reader.varints(3, "shape")
         if not 2 <= S <= MAX_S:
             raise CorruptStreamError(f"MUA payload declares S = {S}; valid range 2..{MAX_S}")
+        if bins >= _MAX_DIM or channels >= _MAX_DIM:
+            raise CorruptStreamError(f"MUA payload declares an impossible shape ({bins}, {channels})")
         if coder == 1:
             counts = _decode_arith(data, reader.pos, bins, channels, S)
         else:
             counts = _decode_huffman(data, reader, bins, channels, S)
+        counts = counts.astype(dtype)
         if out is not None:
             out = np.asarray(out)
             if out.size != counts.size:
@@ -218,6 +231,17 @@ class _Reader:
             raise TruncatedStreamError(f"MUA payload ends inside its {what}")
         self.pos = end
         return [int(v) for v in vals]
+
+
+def _read_dtype(reader: _Reader) -> np.dtype:
+    text = reader.bytes(reader.byte("dtype length"), "dtype").tobytes()
+    try:
+        dtype = np.dtype(text.decode("ascii"))
+    except (UnicodeDecodeError, TypeError, ValueError):
+        raise CorruptStreamError(f"MUA payload dtype field {text!r} is not a NumPy dtype") from None
+    if dtype.kind not in "biu" or dtype.itemsize > 8:
+        raise CorruptStreamError(f"MUA payload dtype {dtype} is not an integer or bool dtype")
+    return dtype
 
 
 def huffman_tables(encoders: np.ndarray, cal: Calibration, S: int) -> tuple[np.ndarray, np.ndarray]:
@@ -256,11 +280,18 @@ def _decode_arith(data: np.ndarray, pos: int, bins: int, channels: int, S: int) 
     stream = data.size - pos
     if stream < 4:
         raise TruncatedStreamError(f"MUA arithmetic stream has {stream} bytes; at least 4 expected")
-    if bins * channels > stream * _ARITH_SYMBOLS_PER_BYTE:
+    # The 4 flush bytes carry up to 32 bits of the last decisions too.  Besides the total, each
+    # channel's first decision is coded in a fresh context at probability 1/2 and costs a whole
+    # bit, which bounds the channels (and so the per-channel model state) separately.
+    if bins * channels > (stream + 4) * _ARITH_SYMBOLS_PER_BYTE or (bins and channels > 8 * (stream + 4)):
         raise CorruptStreamError(
             f"MUA payload declares {bins} x {channels} counts, more than a {stream}-byte stream can hold"
         )
     out = np.zeros((bins, channels), dtype=np.uint8)
+    if out.size == 0:  # an empty array codes to the 4 flush bytes alone
+        if stream != 4:
+            raise CorruptStreamError(f"MUA arithmetic stream of an empty array has {stream} bytes, not 4")
+        return out
     state = np.full(channels * S * (S - 1), initial_counted(), dtype=np.int64)
     end = _kernels.arith_decode(data, pos, data.size, S, state, out)
     if end > data.size:
@@ -308,6 +339,10 @@ def _decode_huffman(data: np.ndarray, reader: _Reader, bins: int, channels: int,
         return rows
 
     out = np.zeros((bins, channels), dtype=np.uint8)
+    if out.size == 0:
+        if stream.size:
+            raise CorruptStreamError(f"MUA stream of an empty array has {stream.size} bytes")
+        return out
     end = _kernels.huffman_decode(stream, 0, calib, raw_bits(S), S, enc_of, unrank, stack("first_code"),
                                   stack("count"), stack("offset"), stack("symbols"), max_length, out)
     if end == -2:

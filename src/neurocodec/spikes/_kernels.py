@@ -131,18 +131,18 @@ def uint_decode_arith(buf, pos, end, count, n_kinds, out):
 
 
 @nb.njit(cache=True)
-def channel_intervals(raster, invert):
+def channel_intervals(raster):
     """Per-channel inter-spike intervals of a (T, N) uint8 raster, one time-major pass.
 
     Returns ``(counts, values)``: ``counts[c]`` spikes on channel ``c``; ``values`` holds, channel
     after channel, the first spike time and then the gaps minus one (so every value is >= 0 and
-    consecutive spikes give 0).  ``invert`` codes the complement (for rasters denser than 1/2).
+    consecutive spikes give 0).
     """
     T, N = raster.shape
     counts = np.zeros(N, dtype=np.int64)
     for t in range(T):
         for c in range(N):
-            counts[c] += raster[t, c] ^ invert
+            counts[c] += raster[t, c]
     offsets = np.zeros(N, dtype=np.int64)
     total = 0
     for c in range(N):
@@ -152,7 +152,7 @@ def channel_intervals(raster, invert):
     last = np.full(N, -1, dtype=np.int64)
     for t in range(T):
         for c in range(N):
-            if raster[t, c] ^ invert:
+            if raster[t, c]:
                 values[offsets[c]] = t - last[c] - 1
                 offsets[c] += 1
                 last[c] = t
@@ -160,7 +160,7 @@ def channel_intervals(raster, invert):
 
 
 @nb.njit(cache=True)
-def scatter_intervals(counts, values, out, invert):
+def scatter_intervals(counts, values, out):
     """Inverse of :func:`channel_intervals` into a zeroed (T, N) bool ``out``; False if a spike lands past T."""
     T, N = out.shape
     k = 0
@@ -172,10 +172,6 @@ def scatter_intervals(counts, values, out, invert):
             t += values[k] + 1
             k += 1
             out[t, c] = True
-    if invert:
-        for t in range(T):
-            for c in range(N):
-                out[t, c] = not out[t, c]
     return True
 
 

@@ -1,64 +1,96 @@
 """Hot loops of the lossless waveform codec: prediction, context models and the coder loop.
 
-One kernel, :func:`code_levels`, both encodes and decodes (``decode`` flag), so the two sides cannot
+One kernel source, :func:`coder`, both encodes and decodes (compiled once each way), so the two sides cannot
 drift apart: every model sees the same context and is updated with the same bit in the same order.
 
 Per sample, with ``pred`` the clamped LPC prediction of the level index and ``r = x - pred``:
 
-1. zero flag ``r == 0``;
+1. zero flag ``|r| <= 0``;
 2. sign (skipped when ``pred`` sits on a boundary of the level range, where it is forced);
-3. magnitude in unary, "stop at k?" for k = 1 .. ``kmax`` (skipped when the level it would land on
-   is the last one in that direction), then an Exp-Golomb escape for the rest.
+3. magnitude: "|r| <= top?" for the tops of successive groups of ``2**g`` levels (``g = 0``, plain
+   unary, for ``max``; growing with the recent residual size for ``fast``), at most ``KMAX`` of them
+   before an Exp-Golomb escape, then the offset inside the group: binary decisions for ``max``, raw
+   bits for ``fast``.  A decision whose answer the level range forces is skipped.
 
-Each zero/stop decision lands on a definite level, ``pred + sign * k``.  Two models predict it: a
-magnitude model (context: k and the recent residual size) and a level model (context: the absolute
-level and the direction), which learns that some ADC codes are wider than others.  A logistic mixer
-combines them, an APM refines the mix.  All arithmetic is integer.
+Every decision asks whether the value lies at or below a threshold level, ``pred + sign * top``.
+Its probability adds a magnitude model (context: the decision's slot and the smoothed recent
+|residual|) and a bias per threshold level and direction, which learns that the ADC's codes have
+unequal widths (some are never used).  ``max`` keeps the magnitude model as an adaptive counter,
+scales it per slot with fixed weights and refines the sum with an APM per slot; ``fast`` learns
+both terms as one logistic model.  All arithmetic is integer.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numba as nb
 import numpy as np
 
 from ..entropy.arith import decode_bit, decode_init, encode_bit, encode_flush, encode_init
+from ..entropy.bitio import get_bit, get_bits, put_bits
 from ..entropy.models import (
+    APM_KNOTS,
     SQUASH_TABLE,
     STRETCH_TABLE,
     adapt,
-    adapt_counted,
     apm_predict,
     apm_update,
-    counted_prob,
+    initial_apm,
     mix_dot,
     mix_update,
     squash,
     stretch,
 )
 
-# Indices into the parameter vector the payload records (see lossless.py).
-P_KMAX, P_MAG_SHIFT, P_LEVEL_LIMIT, P_MIX_RATE, P_APM_SHIFT, P_SMOOTH, P_MIXED = range(7)
-N_PARAMS = 7
+# Indices into a parameter set (see lossless.PARAM_SETS).
+P_MAG_RATE, P_APM_SHIFT, P_SMOOTH, P_MIXED, P_BIAS_RATE, P_GROUP = range(6)
+N_PARAMS = 6
 
+KMAX = 20  # unary steps (over single levels or groups) before the escape
+N_STEPS = KMAX + 1 + 4  # magnitude-model slots: zero flag, KMAX unary steps, in-group depths 0..3
+IN_GROUP = KMAX + 1
 LEVEL_CONTEXTS = 1024  # levels are folded onto the 10-bit ADC codes
 MAG_BUCKETS = 24
+SIGN_CONTEXTS = 4 * 3 * 4
 ESCAPE_BITS = 62  # an escape longer than this cannot come from int32 data: the stream is corrupt
+N_INPUTS = 2  # stretched magnitude model, constant
+MAX_GROUP_BITS = 15  # in-group offsets of the fast models go raw: at most this many bits a sample
+
+# All adaptive state lives in one int64 vector, so a codec starts every payload from a copy of a
+# prior (learned offline, see benchmarks/crossval_waveform.py) and a study can read it back.
+MAG_AT = 0  # magnitude model per (bucket, slot): p16 (mixed) or logistic value << 8 (fast)
+BIAS_AT = MAG_AT + MAG_BUCKETS * N_STEPS  # per (level, direction) logistic offset << 8
+SIGN_AT = BIAS_AT + 3 * LEVEL_CONTEXTS
+ESCAPE_AT = SIGN_AT + SIGN_CONTEXTS
+MIX_AT = ESCAPE_AT + ESCAPE_BITS + 1  # N_INPUTS weights per slot
+APM_AT = MIX_AT + N_INPUTS * N_STEPS  # APM_KNOTS per slot
+MODEL_SIZE = APM_AT + APM_KNOTS * N_STEPS
 
 STATUS_OK, STATUS_OUT_OF_RANGE = 0, 1
+FIT_MIX_RATE = 1
 
 
 def _magnitude_buckets() -> np.ndarray:
-    # roughly two buckets per octave of the smoothed |residual| (kept in 1/16 units)
-    a = np.arange(4096)
+    # two buckets per octave of the smoothed |residual| (kept in 1/16 units)
     b = np.zeros(4096, dtype=np.int64)
     for v in range(1, 4096):
-        n = int(v).bit_length()
+        n = v.bit_length()
         b[v] = 2 * n + ((v >> (n - 2)) & 1 if n >= 2 else 0)
-    b = np.maximum(b - 6, 0)
-    return np.minimum(b, MAG_BUCKETS - 1).astype(np.int64) + 0 * a
+    return np.minimum(np.maximum(b - 6, 0), MAG_BUCKETS - 1)
 
 
 MAG_BUCKET_TABLE = _magnitude_buckets()
+
+
+def initial_model(mixed: bool) -> np.ndarray:
+    """The uninformed prior: even odds everywhere, mixer trusting the magnitude model, identity APMs."""
+    model = np.zeros(MODEL_SIZE, dtype=np.int64)
+    model[MAG_AT:BIAS_AT] = 32768 if mixed else 0
+    model[ESCAPE_AT:MIX_AT] = 32768
+    model[MIX_AT:APM_AT] = np.tile([65536, 0], N_STEPS)
+    model[APM_AT:MODEL_SIZE] = initial_apm(N_STEPS)
+    return model
 
 
 @nb.njit(inline="always", cache=True)
@@ -70,180 +102,235 @@ def _code(decode, bit, x1, x2, xc, buf, pos, end, p1):
     return bit, x1, x2, xc, pos
 
 
-@nb.njit(cache=True)
-def code_levels(levels, lo, hi, coefs, orders, shifts, means, level_prior, params, buf, start, end, decode):
-    """Encode (``decode=False``) or decode the level series ``levels[c, :]`` of every channel.
+@nb.njit(inline="always", cache=True)
+def _decide(mixed, fit_mixer, decode, bit, x1, x2, xc, buf, pos, end, model, inputs, params, mi, slot, li):
+    """Code one "magnitude <= threshold?" decision: ``mi`` magnitude slot, ``li`` level context.
 
-    ``levels`` is read when encoding and filled when decoding; channel ``c`` takes values in
-    ``[lo[c], hi[c]]`` and is predicted by ``coefs[c, :orders[c]]`` (fixed point, ``shifts[c]``
-    fractional bits) around ``means[c]``.  The coded stream occupies ``buf[start:end]``.
-    Returns ``(end position, status)``; an encoder whose buffer was too small gets a position past
-    ``len(buf)``, a decoder that met an impossible value gets ``STATUS_OUT_OF_RANGE``.
+    Mixed: the magnitude counter, stretched and weighted per slot, plus the level bias, refined by
+    an APM per slot.  Fast: a logistic model, magnitude value plus level bias, both learned by the
+    coding-cost gradient.
     """
-    n_ch, n_t = levels.shape
-    kmax = params[P_KMAX]
-    mag_shift = params[P_MAG_SHIFT]
-    level_limit = params[P_LEVEL_LIMIT]
-    mix_rate = params[P_MIX_RATE]
-    apm_shift = params[P_APM_SHIFT]
-    smooth = params[P_SMOOTH]
-    mixed = params[P_MIXED] != 0
-
-    n_k = kmax + 1
-    mag = np.full(MAG_BUCKETS * n_k, 32768, dtype=np.int64)
-    lvl = np.empty(LEVEL_CONTEXTS * 3, dtype=np.int64)
-    for i in range(LEVEL_CONTEXTS * 3):
-        lvl[i] = level_prior[i] << 8
-    sgn = np.full(4 * 3 * 4, 32768, dtype=np.int64)
-    esc = np.full(ESCAPE_BITS + 1, 32768, dtype=np.int64)
-    weights = np.empty(n_k * 3, dtype=np.int64)
-    for k in range(n_k):
-        weights[3 * k] = 45000
-        weights[3 * k + 1] = 25000
-        weights[3 * k + 2] = 0
-    apm = np.empty(n_k * 24, dtype=np.int64)
-    inputs = np.zeros(3, dtype=np.int64)
-    inputs[2] = 256
-    for k in range(n_k * 24):
-        d = ((k % 24) * 4096 + 11) // 23 - 2048
-        apm[k] = squash(d, SQUASH_TABLE)
-
-    if decode:
-        x1, x2, xc, pos = decode_init(buf, start, end)
+    bias_rate = params[P_BIAS_RATE]
+    if mixed:
+        pm = model[MAG_AT + mi]
+        wb = MIX_AT + N_INPUTS * slot
+        inputs[0] = stretch(pm, STRETCH_TABLE)
+        dot = mix_dot(model, wb, inputs, N_INPUTS) + (model[BIAS_AT + li] >> 8)
+        pmix = squash(dot, SQUASH_TABLE)
+        pa, ai, aw = apm_predict(model[APM_AT:], slot, dot)
+        bit, x1, x2, xc, pos = _code(decode, bit, x1, x2, xc, buf, pos, end, (pmix + pa) >> 1)
+        if fit_mixer:
+            mix_update(model, wb, inputs, N_INPUTS, pmix, bit, FIT_MIX_RATE)
+        model[BIAS_AT + li] += (((bit << 16) - pmix) * bias_rate) >> 8
+        apm_update(model[APM_AT:], ai, aw, bit, params[P_APM_SHIFT])
+        model[MAG_AT + mi] = adapt(pm, bit, params[P_MAG_RATE])
     else:
-        x1, x2 = encode_init()
-        xc = 0
-        pos = start
+        p = squash((model[MAG_AT + mi] + model[BIAS_AT + li]) >> 8, SQUASH_TABLE)
+        bit, x1, x2, xc, pos = _code(decode, bit, x1, x2, xc, buf, pos, end, p)
+        err = (bit << 16) - p
+        model[BIAS_AT + li] += (err * bias_rate) >> 8
+        model[MAG_AT + mi] += (err * params[P_MAG_RATE]) >> 8
+    return bit, x1, x2, xc, pos
 
-    max_order = coefs.shape[1]
-    hist = np.empty(n_t + max_order, dtype=np.int64)
-    for ch in range(n_ch):
-        order = orders[ch]
-        shift = shifts[ch]
-        mu = means[ch]
-        lo_c = lo[ch]
-        hi_c = hi[ch]
-        half = (1 << shift) >> 1
-        for i in range(max_order):
-            hist[i] = 0
-        avg = 16 * 4
-        prev_neg = 0
-        for t in range(n_t):
-            h = t + max_order
-            acc = half
-            for i in range(order):
-                acc += coefs[ch, i] * hist[h - 1 - i]
-            pred = mu + (acc >> shift)
-            frac = (acc >> (shift - 2)) & 3 if shift >= 2 else 2
-            if pred < lo_c:
-                pred = lo_c
-            elif pred > hi_c:
-                pred = hi_c
-            if decode:
-                r = 0
-            else:
-                r = levels[ch, t] - pred
-            mb = MAG_BUCKET_TABLE[min(avg, 4095)]
-            mrow = mb * n_k
-            bit = 0
-            # zero flag, landing on pred
-            if lo_c == hi_c:
+
+@functools.cache
+def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
+    """The kernel that encodes (or decodes) with the mixed models (``max``) or the fast ones.
+
+    The switches are compile-time constants of each kernel, so the hot loop carries no tests of
+    them.  ``fit_mixer`` lets the mixer weights learn: what benchmarks/crossval_waveform.py fits
+    priors with (a codec never does: weights fitted offline code short recordings better).
+    """
+
+    @nb.njit(cache=True)
+    def code_levels(levels, lo, hi, coefs, orders, shifts, means, model, params, buf, start, end, raw):
+        """Encode or decode the level series ``levels[c, :]`` of every channel.
+
+        ``levels`` is read when encoding and filled when decoding; channel ``c`` takes values in
+        ``[lo[c], hi[c]]`` and is predicted by ``coefs[c, :orders[c]]`` (fixed point, ``shifts[c]``
+        fractional bits) around ``means[c]``.  ``model`` (``MODEL_SIZE``, see ``*_AT``) holds every
+        adaptive table; the caller passes a fresh copy of a prior and it is updated in place.  The
+        coded stream occupies ``buf[start:end]``; the fast models also write (read) raw bits to
+        ``raw``, which must be zeroed for the encoder.  Returns ``(end position, raw bits, status)``;
+        an encoder whose buffers were too small gets positions past their ends, a decoder that met
+        an impossible value gets ``STATUS_OUT_OF_RANGE``.
+        """
+        n_ch, n_t = levels.shape
+        smooth = params[P_SMOOTH]
+        group_base = params[P_GROUP]
+        inputs = np.zeros(N_INPUTS, dtype=np.int64)
+        inputs[N_INPUTS - 1] = 256
+        if decode:
+            x1, x2, xc, pos = decode_init(buf, start, end)
+        else:
+            x1, x2 = encode_init()
+            xc = 0
+            pos = start
+
+        rpos = 0
+        max_order = coefs.shape[1]
+        hist = np.zeros(n_t + max_order, dtype=np.int64)
+        for ch in range(n_ch):
+            order = orders[ch]
+            shift = shifts[ch]
+            mu = means[ch]
+            lo_c = lo[ch]
+            hi_c = hi[ch]
+            cf = coefs[ch]
+            half = (1 << shift) >> 1
+            avg = 16 * 4
+            prev_neg = 0
+            for t in range(n_t):
+                h = t + max_order
+                acc = half
+                for i in range(order):
+                    acc += cf[i] * hist[h - 1 - i]
+                pred = mu + (acc >> shift)
+                frac = (acc >> (shift - 2)) & 3 if shift >= 2 else 2
+                if pred < lo_c:
+                    pred = lo_c
+                elif pred > hi_c:
+                    pred = hi_c
+                target = 0 if decode else levels[ch, t] - pred
+                mb = MAG_BUCKET_TABLE[min(avg, 4095)]
+                mrow = mb * N_STEPS
                 bit = 1
-            else:
-                if not decode:
-                    bit = 1 if r == 0 else 0
-                pm = mag[mrow]
-                if mixed:
+                # zero flag: "|r| <= 0", landing on pred
+                if lo_c != hi_c:
+                    if not decode:
+                        bit = 1 if target == 0 else 0
                     li = (pred & (LEVEL_CONTEXTS - 1)) * 3
-                    inputs[0] = stretch(pm, STRETCH_TABLE)
-                    inputs[1] = stretch(counted_prob(lvl[li]), STRETCH_TABLE)
-                    pmix = squash(mix_dot(weights, 0, inputs, 3), SQUASH_TABLE)
-                    pa, ai, aw = apm_predict(apm, 0, stretch(pmix, STRETCH_TABLE))
-                    p = (pmix + 3 * pa) >> 2
-                    bit, x1, x2, xc, pos = _code(decode, bit, x1, x2, xc, buf, pos, end, p)
-                    mix_update(weights, 0, inputs, 3, pmix, bit, mix_rate)
-                    apm_update(apm, ai, aw, bit, apm_shift)
-                    lvl[li] = adapt_counted(lvl[li], bit, level_limit)
-                else:
-                    bit, x1, x2, xc, pos = _code(decode, bit, x1, x2, xc, buf, pos, end, pm)
-                mag[mrow] = adapt(pm, bit, mag_shift)
-            if bit:
+                    bit, x1, x2, xc, pos = _decide(mixed, fit_mixer, decode, bit, x1, x2, xc, buf, pos, end,
+                                                   model, inputs, params, mrow, 0, li)
                 r = 0
-            else:
-                # sign
-                if pred == lo_c:
-                    neg = 0
-                elif pred == hi_c:
-                    neg = 1
-                else:
-                    neg = 1 if r < 0 else 0
-                    si = (min(mb >> 2, 3) * 3 + prev_neg) * 4 + frac
-                    neg, x1, x2, xc, pos = _code(decode, neg, x1, x2, xc, buf, pos, end, sgn[si])
-                    sgn[si] = adapt(sgn[si], neg, 5)
-                s = -1 if neg else 1
-                bound = lo_c if neg else hi_c
-                target = r if r >= 0 else -r
-                k = 1
-                direction = 2 if neg else 1
-                while True:
-                    c = pred + s * k
-                    if c == bound:
-                        break
-                    if k > kmax:
-                        # Exp-Golomb escape of k - kmax - 1
-                        e1 = target - k + 1
+                if not bit:
+                    if pred == lo_c:
+                        neg = 0
+                    elif pred == hi_c:
+                        neg = 1
+                    else:
+                        neg = 1 if target < 0 else 0
+                        if mixed:
+                            si = SIGN_AT + (min(mb >> 2, 3) * 3 + prev_neg) * 4 + frac
+                            p_neg = squash(model[si] >> 8, SQUASH_TABLE)
+                            neg, x1, x2, xc, pos = _code(decode, neg, x1, x2, xc, buf, pos, end, p_neg)
+                            model[si] += ((neg << 16) - p_neg) * 4 >> 8
+                        elif decode:
+                            neg, rpos = get_bit(raw, rpos)
+                        else:
+                            rpos = put_bits(raw, rpos, neg, 1)
+                    s = -1 if neg else 1
+                    direction = 2 if neg else 1
+                    m = -target if neg else target
+                    m_max = (pred - lo_c) if neg else (hi_c - pred)
+                    # |r| in [a, b]: unary over groups of 2**g levels, then a binary search inside one;
+                    # each decision asks "|r| <= threshold?" and its level context is the threshold's level
+                    g = 0 if group_base == 0 else min(max((mb - group_base) >> 1, 0), MAX_GROUP_BITS)
+                    a = 1
+                    b = m_max
+                    for j in range(1, KMAX + 1):
+                        top = a + (1 << g) - 1
+                        if top >= m_max:
+                            break
+                        if not decode:
+                            bit = 1 if m <= top else 0
+                        li = ((pred + s * top) & (LEVEL_CONTEXTS - 1)) * 3 + direction
+                        bit, x1, x2, xc, pos = _decide(mixed, fit_mixer, decode, bit, x1, x2, xc, buf, pos, end,
+                                                       model, inputs, params, mrow + j, j, li)
+                        if bit:
+                            b = top
+                            break
+                        a = top + 1
+                    else:
+                        # Exp-Golomb escape of m - a
+                        e1 = m - a + 1
                         nbits = 0
                         while True:
                             if not decode:
                                 bit = 1 if (e1 >> (nbits + 1)) == 0 else 0
-                            bit, x1, x2, xc, pos = _code(decode, bit, x1, x2, xc, buf, pos, end, esc[nbits])
-                            esc[nbits] = adapt(esc[nbits], bit, 4)
+                            ei = ESCAPE_AT + nbits
+                            bit, x1, x2, xc, pos = _code(decode, bit, x1, x2, xc, buf, pos, end, model[ei])
+                            model[ei] = adapt(model[ei], bit, 4)
                             if bit:
                                 break
                             nbits += 1
                             if nbits >= ESCAPE_BITS:
-                                return pos, STATUS_OUT_OF_RANGE
+                                return pos, rpos, STATUS_OUT_OF_RANGE
                         value = 1
                         for i in range(nbits - 1, -1, -1):
                             if not decode:
                                 bit = (e1 >> i) & 1
                             bit, x1, x2, xc, pos = _code(decode, bit, x1, x2, xc, buf, pos, end, 32768)
                             value = (value << 1) | bit
-                        k += value - 1
-                        break
-                    if not decode:
-                        bit = 1 if target == k else 0
-                    pm = mag[mrow + k]
-                    if mixed:
-                        li = (c & (LEVEL_CONTEXTS - 1)) * 3 + direction
-                        inputs[0] = stretch(pm, STRETCH_TABLE)
-                        inputs[1] = stretch(counted_prob(lvl[li]), STRETCH_TABLE)
-                        wb = 3 * k
-                        pmix = squash(mix_dot(weights, wb, inputs, 3), SQUASH_TABLE)
-                        pa, ai, aw = apm_predict(apm, k, stretch(pmix, STRETCH_TABLE))
-                        p = (pmix + 3 * pa) >> 2
-                        bit, x1, x2, xc, pos = _code(decode, bit, x1, x2, xc, buf, pos, end, p)
-                        mix_update(weights, wb, inputs, 3, pmix, bit, mix_rate)
-                        apm_update(apm, ai, aw, bit, apm_shift)
-                        lvl[li] = adapt_counted(lvl[li], bit, level_limit)
-                    else:
-                        bit, x1, x2, xc, pos = _code(decode, bit, x1, x2, xc, buf, pos, end, pm)
-                    mag[mrow + k] = adapt(pm, bit, mag_shift)
-                    if bit:
-                        break
-                    k += 1
-                r = s * k
-                prev_neg = 1 + neg
-            x = pred + r
-            if decode:
-                if x < lo_c or x > hi_c:
-                    return pos, STATUS_OUT_OF_RANGE
-                levels[ch, t] = x
-            mag_r = r if r >= 0 else -r
-            avg += ((mag_r << 4) - avg) >> smooth
-            if r == 0:
-                prev_neg = 0
-            hist[h] = x - mu
-    if not decode:
-        pos = encode_flush(x1, x2, buf, pos)
-    return pos, STATUS_OK
+                        a += value - 1
+                        b = a
+                    width = b - a + 1
+                    if not mixed and width == (1 << g) and g > 0:
+                        # fast: the offset inside a full group goes to the raw bit stream, uncoded
+                        if decode:
+                            offset, rpos = get_bits(raw, rpos, g)
+                            a += offset
+                        else:
+                            rpos = put_bits(raw, rpos, m - a, g)
+                            a = m
+                        b = a
+                    depth = 0
+                    while a < b:
+                        mid = (a + b) >> 1
+                        if not decode:
+                            bit = 1 if m <= mid else 0
+                        li = ((pred + s * mid) & (LEVEL_CONTEXTS - 1)) * 3 + direction
+                        slot = IN_GROUP + depth
+                        bit, x1, x2, xc, pos = _decide(mixed, fit_mixer, decode, bit, x1, x2, xc, buf, pos, end,
+                                                       model, inputs, params, mrow + slot, slot, li)
+                        if bit:
+                            b = mid
+                        else:
+                            a = mid + 1
+                        depth += 1
+                    r = s * a
+                    prev_neg = 1 + neg
+                else:
+                    prev_neg = 0
+                x = pred + r
+                if decode:
+                    if x < lo_c or x > hi_c:
+                        return pos, rpos, STATUS_OUT_OF_RANGE
+                    levels[ch, t] = x
+                avg += (((r if r >= 0 else -r) << 4) - avg) >> smooth
+                hist[h] = x - mu
+            for i in range(max_order):
+                hist[i] = 0
+        if not decode:
+            pos = encode_flush(x1, x2, buf, pos)
+        return pos, rpos, STATUS_OK
+
+    return code_levels
+
+
+@nb.njit(cache=True)
+def autocorrelation(series, mean, max_lag):
+    """``r[i] = sum (x[t] - mean) * (x[t + i] - mean)`` for ``i = 0 .. max_lag`` (encoder side only)."""
+    n = series.shape[0]
+    z = np.empty(n, dtype=np.float64)
+    for t in range(n):
+        z[t] = series[t] - mean
+    r = np.zeros(max_lag + 1, dtype=np.float64)
+    for i in range(max_lag + 1):
+        acc = 0.0
+        for t in range(i, n):
+            acc += z[t] * z[t - i]
+        r[i] = acc
+    return r
+
+
+@nb.njit(cache=True)
+def map_through(samples, index, offset, out):
+    """``out = index[samples + offset]``; False as soon as a sample maps to -1 (not in the table)."""
+    flat = samples.ravel()
+    for i in range(flat.shape[0]):
+        v = index[np.int64(flat[i]) + offset]
+        if v < 0:
+            return False
+        out[i] = v
+    return True

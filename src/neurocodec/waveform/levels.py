@@ -17,6 +17,7 @@ import numpy as np
 
 from ..entropy import varint
 from ..errors import CorruptStreamError, TruncatedStreamError
+from ._kernels import map_through
 
 LADDER, TABLE, OFFSET = 0, 1, 2
 
@@ -31,6 +32,9 @@ def _build_ladder() -> np.ndarray:
 
 
 LADDER_VALUES = _build_ladder()
+# int16 value + 32768 -> ladder code, -1 off the ladder
+LADDER_INDEX = np.full(1 << 16, -1, dtype=np.int64)
+LADDER_INDEX[LADDER_VALUES + 32768] = np.arange(LADDER_VALUES.size)
 
 
 class Mapping:
@@ -72,25 +76,26 @@ def unzigzag(u: int) -> int:
     return (u >> 1) if not u & 1 else -((u + 1) >> 1)
 
 
-def choose_mapping(samples: np.ndarray) -> Mapping:
-    """The cheapest mapping for ``samples`` (any shape, integer)."""
+def choose_mapping(samples: np.ndarray) -> tuple[Mapping, np.ndarray]:
+    """The cheapest mapping for ``samples`` (any shape, integer) and the samples' level indices."""
     if samples.size == 0:
-        return Mapping(OFFSET, None, 0, 1)
+        return Mapping(OFFSET, None, 0, 1), np.zeros(samples.shape, dtype=np.int64)
     lo, hi = int(samples.min()), int(samples.max())
     if lo == hi:
-        return Mapping(OFFSET, None, lo, 1)
+        return Mapping(OFFSET, None, lo, 1), np.zeros(samples.shape, dtype=np.int64)
     if lo >= LADDER_VALUES[0] and hi <= LADDER_VALUES[-1]:
-        idx = np.searchsorted(LADDER_VALUES, samples)
-        if np.array_equal(LADDER_VALUES[idx], samples):
-            return Mapping(LADDER, LADDER_VALUES, 0, LADDER_VALUES.size)
+        levels = np.empty(samples.shape, dtype=np.int64)
+        if map_through(np.ascontiguousarray(samples), LADDER_INDEX, 32768, levels.reshape(-1)):
+            return Mapping(LADDER, LADDER_VALUES, 0, LADDER_VALUES.size), levels
     span = hi - lo + 1
+    mapping = Mapping(OFFSET, None, lo, span)
     # A table pays when it removes at least half the span: each coded sample then saves a bit or
     # more, against about a byte of table per distinct value.
     if span > 2 and 2 * span <= samples.size:
         distinct = np.unique(samples).astype(np.int64)
         if 2 * distinct.size <= span:
-            return Mapping(TABLE, distinct, 0, distinct.size)
-    return Mapping(OFFSET, None, lo, span)
+            mapping = Mapping(TABLE, distinct, 0, distinct.size)
+    return mapping, mapping.to_levels(samples)
 
 
 def read_mapping(buf: np.ndarray, pos: int, min_value: int, max_value: int) -> tuple[Mapping, int]:

@@ -7,17 +7,21 @@ Payload layout (bare, self-describing; integers are LEB128 varints unless a widt
     varint  T                       number of samples per channel
     varint  C                       channels (present only when two-dimensional)
     mapping u8 kind, then kind-specific fields (levels.py): values <-> level indices
-    u8      parameter set id; 255 means the N_PARAMS model parameters follow as varints
+    u8      parameter set id (PARAM_SETS)
     per channel:
       u8      order (bits 0-5) | cross-channel (bit 7): the channel codes its difference to the previous one
       varint  zigzag mean level
       [order > 0] u8 shift, then `order` zigzag LPC coefficients (shift fractional bits)
+    [fast parameter sets] varint n, then n bytes of raw bits (in-group offsets, MSB first)
     ...     arithmetic-coded levels, all channels in turn (see _kernels.py), up to the end
 
 An array whose every sample is equal stops after the mapping's header fields: one level needs no bits.
 """
 
 from __future__ import annotations
+
+import base64
+import zlib
 
 import numpy as np
 from numcodecs.abc import Codec
@@ -27,6 +31,7 @@ from ..entropy import varint
 from ..errors import CorruptStreamError, InvalidConfigError, TruncatedStreamError, UnsupportedVersionError
 from ..registry import register_codec
 from . import _kernels as K
+from . import _prior
 from .levels import choose_mapping, read_mapping, read_varints, unzigzag, zigzag
 
 FORMAT_VERSION = 1
@@ -36,24 +41,28 @@ MAX_CHANNELS = 1 << 16
 MAX_SAMPLES = 1 << 28  # per payload; guards allocation against a forged header
 MAX_SHIFT = 20
 MAX_COEF = 1 << 16
-EXPLICIT_PARAMS = 255
 
-#: Model parameter sets by id (see _kernels.P_*): kmax, magnitude rate, level-model limit, mixer
-#: rate, APM rate, residual smoothing, mixing on/off.
+#: Model parameter sets by id (see _kernels.P_*): magnitude-model rate (adapt shift when mixed,
+#: gradient step when not), APM rate, residual smoothing, mixed models or the fast ones, level-bias
+#: rate, grouping (0: unary magnitudes; else the magnitude bucket where groups of two levels start,
+#: doubling every octave).
 PARAM_SETS = (
-    (20, 5, 60, 6, 6, 2, 1),  # 0: max
-    (20, 4, 60, 6, 6, 2, 0),  # 1: fast
+    (5, 9, 2, 1, 4, 0),  # 0: max
+    (16, 6, 4, 0, 4, 2),  # 1: fast
 )
-PRESETS = {"max": (0, 16), "fast": (1, 8)}  # preset -> (parameter set id, LPC order)
+PRESETS = {"max": (0, 16), "fast": (1, 2)}  # preset -> (parameter set id, LPC order)
 
 _DTYPES = {np.dtype(np.int16): 0, np.dtype(np.int32): FLAG_INT32}
 
 
-def _level_prior() -> np.ndarray:
-    return np.full(K.LEVEL_CONTEXTS * 3, 32768, dtype=np.int64)
+def _load_prior(text: str, params) -> np.ndarray:
+    # a prior for another model layout (or none yet) falls back to the uninformed one
+    prior = np.frombuffer(zlib.decompress(base64.b64decode(text)), dtype="<i4") if text else np.zeros(0)
+    return prior.astype(np.int64) if prior.size == K.MODEL_SIZE else K.initial_model(bool(params[K.P_MIXED]))
 
 
-_LEVEL_PRIOR = _level_prior()
+#: Model state every payload starts from, per parameter set (learned; see _prior.py).
+PRIORS = tuple(_load_prior(text, params) for text, params in zip(_prior.PRIORS, PARAM_SETS))
 
 
 def lpc(series: np.ndarray, order: int) -> tuple[int, int, np.ndarray]:
@@ -62,8 +71,7 @@ def lpc(series: np.ndarray, order: int) -> tuple[int, int, np.ndarray]:
     order = min(order, series.size // 4)
     if order <= 0:
         return mu, 0, np.zeros(0, dtype=np.int64)
-    z = (series - mu).astype(np.float64)
-    r = np.array([np.dot(z[: z.size - i], z[i:]) for i in range(order + 1)])
+    r = K.autocorrelation(series, float(mu), order)
     if r[0] <= 0:
         return mu, 0, np.zeros(0, dtype=np.int64)
     r[0] *= 1.0 + 1e-6  # white-noise floor keeps the recursion stable on degenerate input
@@ -108,6 +116,16 @@ class WaveformCodec(Codec):
     # -- encoding --------------------------------------------------------------------------
 
     def encode(self, buf) -> bytes:
+        return self.encode_with_model(buf)[0]
+
+    def encode_with_model(self, buf, prior: np.ndarray | None = None,
+                          fit: bool = False) -> tuple[bytes, np.ndarray | None]:
+        """Encode starting from model state ``prior`` (default: the preset's); also returns the final state.
+
+        For studies that learn priors (benchmarks/crossval_waveform.py): a payload only decodes
+        with the prior its parameter set implies, and ``fit`` (the mixer learns too) makes a payload
+        no decoder reads.  The state is None when nothing needed coding (empty or constant arrays).
+        """
         arr = np.asarray(buf)
         if arr.dtype not in _DTYPES:
             raise InvalidConfigError(f"waveform codec takes int16 or int32 samples, got {arr.dtype}")
@@ -120,14 +138,14 @@ class WaveformCodec(Codec):
         n_t, n_ch = data.shape
         head = bytearray([FORMAT_VERSION, _DTYPES[arr.dtype] | (FLAG_2D if two_d else 0)])
         head += varint.encode([n_t, n_ch] if two_d else [n_t])
-        mapping = choose_mapping(data)
+        mapping, levels = choose_mapping(data)
         head += mapping.header()
         if n_t == 0 or n_ch == 0 or mapping.size == 1:
-            return bytes(head)
+            return bytes(head), None
 
         set_id, order = PRESETS[self.preset]
         head.append(set_id)
-        levels = np.ascontiguousarray(mapping.to_levels(data).T)
+        levels = np.ascontiguousarray(levels.T)
         series = levels.copy()
         top = mapping.size - 1
         lo = np.zeros(n_ch, dtype=np.int64)
@@ -137,15 +155,15 @@ class WaveformCodec(Codec):
         shifts = np.zeros(n_ch, dtype=np.int64)
         means = np.zeros(n_ch, dtype=np.int64)
         for c in range(n_ch):
-            fit = lpc(levels[c], order)
+            predictor = lpc(levels[c], order)
             if self.cross_channel and c > 0:
                 diff = levels[c] - levels[c - 1]
-                fit_diff = lpc(diff, order)
-                if _residual_energy(diff, fit_diff) < 0.8 * _residual_energy(levels[c], fit):
+                predictor_diff = lpc(diff, order)
+                if _residual_energy(diff, predictor_diff) < 0.8 * _residual_energy(levels[c], predictor):
                     series[c] = diff
                     lo[c], hi[c] = -top, top
-                    fit = fit_diff
-            means[c], shifts[c], q = fit
+                    predictor = predictor_diff
+            means[c], shifts[c], q = predictor
             orders[c] = q.size
             coefs[c, : q.size] = q
             cross = 0x80 if lo[c] < 0 else 0
@@ -155,15 +173,25 @@ class WaveformCodec(Codec):
                 head.append(int(shifts[c]))
                 head += varint.encode([zigzag(int(v)) for v in q])
         params = np.array(PARAM_SETS[set_id], dtype=np.int64)
+        mixed = bool(params[K.P_MIXED])
+        kernel = K.coder(mixed, False, fit)
+        if prior is None:
+            prior = PRIORS[set_id]
         capacity = n_t * n_ch * 2 + 1024
+        raw = np.zeros(0 if mixed else (n_t * n_ch * K.MAX_GROUP_BITS) // 8 + 8, dtype=np.uint8)
         while True:
-            out = np.empty(len(head) + capacity, dtype=np.uint8)
-            out[: len(head)] = np.frombuffer(bytes(head), dtype=np.uint8)
-            end, _ = K.code_levels(series, lo, hi, coefs, orders, shifts, means, _LEVEL_PRIOR, params,
-                                   out, len(head), out.size, False)
-            if end <= out.size:
-                return out[:end].tobytes()
-            capacity = end - len(head)
+            coded = np.empty(capacity, dtype=np.uint8)
+            model = prior.copy()
+            end, raw_bits, _ = kernel(series, lo, hi, coefs, orders, shifts, means, model, params, coded, 0,
+                                      coded.size, raw)
+            if end <= coded.size:
+                break
+            capacity = end
+        if not mixed:
+            raw_bytes = (raw_bits + 7) // 8
+            head += varint.encode([raw_bytes])
+            head += raw[:raw_bytes].tobytes()
+        return bytes(head) + coded[:end].tobytes(), model
 
     # -- decoding --------------------------------------------------------------------------
 
@@ -228,11 +256,22 @@ class WaveformCodec(Codec):
         # with probabilities capped at 65535/65536 a byte carries at most ~360000 binary decisions
         if n_t * n_ch > (size - pos + 1) * 360000:
             raise TruncatedStreamError(f"{size - pos} coded bytes cannot hold {n_t * n_ch} samples")
+        mixed = bool(params[K.P_MIXED])
+        raw = np.zeros(0, dtype=np.uint8)
+        if not mixed:
+            (raw_bytes,), pos = read_varints(data, pos, 1)
+            if raw_bytes > size - pos:
+                raise TruncatedStreamError(f"raw bit stream of {raw_bytes} bytes overruns the payload")
+            raw = data[pos : pos + int(raw_bytes)]
+            pos += int(raw_bytes)
         series = np.empty((n_ch, n_t), dtype=np.int64)
-        end, status = K.code_levels(series, lo, hi, coefs, orders, shifts, means, _LEVEL_PRIOR, params,
-                                    data, pos, size, True)
+        kernel = K.coder(mixed, True)
+        end, raw_bits, status = kernel(series, lo, hi, coefs, orders, shifts, means, PRIORS[set_id].copy(),
+                                       params, data, pos, size, raw)
         if status != K.STATUS_OK:
             raise CorruptStreamError("coded levels decode to values outside the level range")
+        if raw_bits > 8 * raw.size or raw_bits <= 8 * raw.size - 8:
+            raise CorruptStreamError(f"decoder used {raw_bits} raw bits of a {raw.size}-byte raw stream")
         if end > size:
             raise TruncatedStreamError(f"waveform payload truncated: decoder needed {end} of {size} bytes")
         if end < size:
@@ -242,7 +281,8 @@ class WaveformCodec(Codec):
                 series[c] += series[c - 1]
                 if series[c].min() < 0 or series[c].max() > top:
                     raise CorruptStreamError(f"channel {c}: reconstructed level outside the level range")
-        samples = mapping.to_samples(series.T, dtype)
+        # C order: zarr reads a decoded chunk as raw memory
+        samples = np.ascontiguousarray(mapping.to_samples(series.T, dtype))
         return ndarray_copy(samples if two_d else samples[:, 0], out)
 
 

@@ -1,0 +1,267 @@
+"""What every spike codec shares: input rules, the payload header, the result, the integer section.
+
+A spike raster is a 2-D array (T time bins, N channels), True where a channel spiked.  Every codec's
+bare payload (what :meth:`SpikeCodec.encode` returns, what zarr stores) starts with::
+
+    u8 format version   uvarint T   uvarint N
+
+so a payload decodes alone to the right shape; 64-bit varints leave no 24- or 32-bit limit on T
+or N.  :meth:`SpikeCodec.compress` wraps the payload in the project container
+(:mod:`neurocodec.container`: magic, version, codec id, config, dtype, shape, CRCs).
+
+Decoders never trust a declared size: T * N is checked against :data:`MAX_DECODE_BINS` and against
+what the payload's length can possibly hold before anything is allocated.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+from numcodecs.abc import Codec
+
+from .. import container
+from ..entropy import varint
+from ..errors import CorruptStreamError, InvalidConfigError, TruncatedStreamError, UnsupportedVersionError
+from . import _kernels
+
+PAYLOAD_VERSION = 1
+#: Largest raster a bare decode will allocate (8 Gi bins, one byte each); T = 2**32 at N = 1 fits.
+MAX_DECODE_BINS = 1 << 33
+#: Rows per container block in :meth:`SpikeCodec.compress`: 64 Mi bins, so adaptive models learn
+#: over the whole of a typical recording instead of restarting every 4 Mi bins.
+BLOCK_BINS = 1 << 26
+_INT_VARINT = 0
+_INT_ARITH = 1
+
+
+def as_raster(spikes) -> np.ndarray:
+    """``spikes`` as a C-contiguous (T, N) bool array; anything but exact 0/1 raises InvalidConfigError."""
+    arr = np.asarray(spikes)
+    if arr.ndim != 2:
+        raise InvalidConfigError(f"a spike raster is 2-D (time bins, channels), got shape {arr.shape}")
+    if arr.dtype == np.bool_:
+        return np.ascontiguousarray(arr)
+    if arr.dtype.kind not in "iuf":
+        raise InvalidConfigError(f"a spike raster holds bool or numeric 0/1 values, got dtype {arr.dtype}")
+    binary = (arr == 0) | (arr == 1)   # NaN compares False both ways, so it is rejected too
+    if not binary.all():
+        bad = arr[~binary].ravel()[0]
+        raise InvalidConfigError(f"spike rasters are binary (0/1); found the value {bad!r}")
+    return np.ascontiguousarray(arr != 0)
+
+
+def entropy_bound_bits(T: int, N: int, n_spikes: int) -> float:
+    """T * N * H(p) for the measured density p: the iid (order-0) bound in bits."""
+    bins = T * N
+    if bins == 0 or n_spikes in (0, bins):
+        return 0.0
+    p = n_spikes / bins
+    return bins * -(p * math.log2(p) + (1 - p) * math.log2(1 - p))
+
+
+@dataclass(frozen=True)
+class SpikeResult:
+    """Figures of one compression.  Ratios are against 1 bit per bin (``compression_ratio``) and
+    one byte per bin (``ratio_vs_bytes``); ``efficiency`` is bound bits / coded bits (1.0 = at the
+    iid entropy bound; above 1 means the codec exploits structure beyond the iid bound)."""
+
+    codec: str
+    T: int
+    N: int
+    n_spikes: int
+    coded_bytes: int
+    compression_ratio: float
+    ratio_vs_bytes: float
+    bits_per_spike: float
+    entropy_bound_bits: float
+    efficiency: float
+
+    @classmethod
+    def measure(cls, codec: str, raster: np.ndarray, coded_bytes: int) -> "SpikeResult":
+        T, N = raster.shape
+        n = int(np.count_nonzero(raster))
+        bins = T * N
+        bound = entropy_bound_bits(T, N, n)
+        coded_bits = 8 * coded_bytes
+        return cls(
+            codec=codec, T=T, N=N, n_spikes=n, coded_bytes=coded_bytes,
+            compression_ratio=bins / coded_bits if coded_bits else 0.0,
+            ratio_vs_bytes=bins / coded_bytes if coded_bytes else 0.0,
+            bits_per_spike=coded_bits / n if n else math.inf,
+            entropy_bound_bits=bound,
+            efficiency=bound / coded_bits if coded_bits else 0.0,
+        )
+
+
+class PayloadReader:
+    """Bounds-checked cursor over a payload; every short read raises TruncatedStreamError."""
+
+    def __init__(self, data: bytes, what: str):
+        self.data = data
+        self.buf = np.frombuffer(data, dtype=np.uint8)
+        self.pos = 0
+        self.what = what
+
+    @property
+    def remaining(self) -> int:
+        return len(self.data) - self.pos
+
+    def u8(self, field: str) -> int:
+        if self.pos >= len(self.data):
+            raise TruncatedStreamError(f"{self.what}: payload ends before {field}")
+        self.pos += 1
+        return self.data[self.pos - 1]
+
+    def uvarint(self, field: str) -> int:
+        value, pos = varint.read_uvarint(self.data, self.pos)
+        if value < 0:
+            if len(self.data) - self.pos >= 10:
+                raise CorruptStreamError(f"{self.what}: {field} is a varint longer than 64 bits")
+            raise TruncatedStreamError(f"{self.what}: payload ends inside {field}")
+        self.pos = pos
+        return value
+
+    def bounded(self, field: str, limit: int) -> int:
+        """A uvarint that must not exceed ``limit`` (a count checked before it sizes anything)."""
+        value = self.uvarint(field)
+        if value > limit:
+            raise CorruptStreamError(f"{self.what}: {field} = {value} exceeds its bound {limit}")
+        return value
+
+    def finish(self) -> None:
+        if self.pos != len(self.data):
+            raise CorruptStreamError(f"{self.what}: {len(self.data) - self.pos} trailing bytes in the payload")
+
+
+def encode_uints(values: np.ndarray, n_kinds: int = 1) -> bytes:
+    """The integer section: ``u8 mode, uvarint count`` then LEB128 or arithmetic code, whichever is smaller.
+
+    Always the last section of a payload (its end is the payload's end).  ``n_kinds`` > 1 gives
+    interleaved fields (value i is of kind ``i % n_kinds``) their own arithmetic-coder contexts.
+    """
+    values = np.ascontiguousarray(values, dtype=np.int64)
+    packed = values.view(np.uint64)
+    size = varint.encoded_size(packed)
+    head = varint.uvarint_bytes(len(values))
+    arith = np.empty(size, dtype=np.uint8)
+    end = _kernels.uint_encode_arith(values, n_kinds, arith) if len(values) else size + 1
+    if end <= size:
+        return bytes([_INT_ARITH]) + head + arith[:end].tobytes()
+    out = np.empty(size, dtype=np.uint8)
+    varint.encode_array(packed, out, 0)
+    return bytes([_INT_VARINT]) + head + out.tobytes()
+
+
+def decode_uints(reader: PayloadReader, limit: int, n_kinds: int = 1) -> np.ndarray:
+    """Inverse of :func:`encode_uints`, reading to the end of the payload; at most ``limit`` values."""
+    mode = reader.u8("integer coding mode")
+    if mode not in (_INT_VARINT, _INT_ARITH):
+        raise CorruptStreamError(f"{reader.what}: unknown integer coding mode {mode}")
+    per_byte = 1 if mode == _INT_VARINT else _kernels.VALUES_PER_BYTE
+    count = reader.bounded("integer count", min(limit, (reader.remaining + 8) * per_byte))
+    out = np.empty(count, dtype=np.int64)
+    start, end = reader.pos, len(reader.data)
+    if mode == _INT_VARINT:
+        pos = varint.decode_array(reader.buf, start, end, out.view(np.uint64)) if count else start
+        if pos < 0:
+            raise TruncatedStreamError(f"{reader.what}: integer section ends early or holds a malformed varint")
+        if (out < 0).any():
+            raise CorruptStreamError(f"{reader.what}: an integer is 2**63 or more")
+    elif count == 0:
+        pos = start
+    else:
+        pos = _kernels.uint_decode_arith(reader.buf, start, end, count, n_kinds, out)
+        if pos < 0 or pos > end:
+            raise TruncatedStreamError(f"{reader.what}: arithmetic-coded integers run past the payload")
+    reader.pos = pos
+    reader.finish()
+    return out
+
+
+class SpikeCodec(Codec):
+    """Base of the family: validation, header, container wrapping and the result.
+
+    Subclasses set ``codec_id`` (``"neurocodec.spikes_<name>"``) and implement ``_encode(raster)``
+    (returns the bytes after the shared header) and ``_decode(reader, T, N)`` (returns the bool
+    raster and must consume the payload exactly).
+    """
+
+    codec_id = "neurocodec.spikes"
+
+    @property
+    def name(self) -> str:
+        return self.codec_id[len("neurocodec.spikes_"):]
+
+    # -- numcodecs interface (bare payload) --------------------------------------------------------
+    def encode(self, buf) -> bytes:
+        raster = as_raster(buf)
+        T, N = raster.shape
+        head = bytes([PAYLOAD_VERSION]) + varint.uvarint_bytes(T) + varint.uvarint_bytes(N)
+        if T * N == 0:
+            return head
+        return head + self._encode(raster)
+
+    def decode(self, buf, out=None):
+        data = bytes(memoryview(buf).cast("B")) if not isinstance(buf, bytes) else buf
+        reader = PayloadReader(data, self.codec_id)
+        version = reader.u8("format version")
+        if version != PAYLOAD_VERSION:
+            raise UnsupportedVersionError(
+                f"{self.codec_id}: payload version {version}; this build reads {PAYLOAD_VERSION}"
+            )
+        T = reader.uvarint("T")
+        N = reader.uvarint("N")
+        if T * N > MAX_DECODE_BINS:
+            raise CorruptStreamError(
+                f"{self.codec_id}: declared raster {T} x {N} exceeds the {MAX_DECODE_BINS}-bin decode cap"
+            )
+        if T * N == 0:
+            reader.finish()
+            raster = np.zeros((T, N), dtype=bool)
+        else:
+            raster = self._decode(reader, T, N)
+        if out is None:
+            return raster
+        out = np.asarray(out)
+        if out.shape != raster.shape:
+            raise InvalidConfigError(f"out has shape {out.shape}, the payload holds {raster.shape}")
+        out[...] = raster
+        return out
+
+    # -- standalone streams -------------------------------------------------------------------------
+    def compress(self, spikes) -> tuple[bytes, SpikeResult]:
+        """A standalone container stream of ``spikes`` and the figures of the compression."""
+        raster = as_raster(spikes)
+        rows = max(1, BLOCK_BINS // max(raster.shape[1], 1))
+        data = container.pack(self, raster, block_rows=rows)
+        return data, SpikeResult.measure(self.name, raster, len(data))
+
+    def decompress(self, data, T: int | None = None, N: int | None = None) -> np.ndarray:
+        """Decode a stream made by :meth:`compress`; a given ``T`` or ``N`` must match the stream's."""
+        header = container.read_header(data, what=self.codec_id)
+        if header.codec_id != self.codec_id:
+            raise InvalidConfigError(f"the stream was written by {header.codec_id}, not {self.codec_id}")
+        if len(header.shape) != 2 or header.dtype != np.bool_:
+            raise CorruptStreamError(
+                f"{self.codec_id}: stream holds {header.dtype}{header.shape}, not a 2-D bool raster"
+            )
+        for label, given, stored in (("T", T, header.shape[0]), ("N", N, header.shape[1])):
+            if given is not None and int(given) != stored:
+                raise CorruptStreamError(f"{self.codec_id}: caller expects {label} = {given}, stream has {stored}")
+        return container.unpack_header(data, header, what=self.codec_id)
+
+    @abstractmethod
+    def _encode(self, raster: np.ndarray) -> bytes:
+        """The payload after the shared header, for a non-empty raster."""
+
+    @abstractmethod
+    def _decode(self, reader: PayloadReader, T: int, N: int) -> np.ndarray:
+        """The (T, N) bool raster; must consume the payload exactly."""
+
+
+def should_invert(raster: np.ndarray) -> bool:
+    """True when more than half the bins spike: coding the complement is then cheaper."""
+    return 2 * int(np.count_nonzero(raster)) > raster.size

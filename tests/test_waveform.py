@@ -1,0 +1,239 @@
+"""Lossless waveform codec: exact round trips on every shape and value range, safe on bad payloads."""
+
+from __future__ import annotations
+
+import numcodecs
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from helpers import assert_bitflips_safe, assert_roundtrip, assert_truncation_raises, int16_fixtures, shared_data
+from neurocodec.errors import (
+    CorruptStreamError,
+    InvalidConfigError,
+    NeurocodecError,
+    TruncatedStreamError,
+    UnsupportedVersionError,
+)
+from neurocodec.waveform import WaveformCodec
+from neurocodec.waveform.levels import LADDER_VALUES
+
+PRESETS = ["max", "fast"]
+
+
+def ladder_signal(n: int, channels: int | None = None, seed: int = 0) -> np.ndarray:
+    """A random walk over the 10-bit ADC ladder, shaped like the implant's recordings."""
+    rng = np.random.default_rng(seed)
+    shape = (n,) if channels is None else (n, channels)
+    codes = np.clip(512 + np.cumsum(rng.integers(-6, 7, shape), axis=0), 0, 1023)
+    return LADDER_VALUES[codes].astype(np.int16)
+
+
+@pytest.fixture(params=PRESETS)
+def codec(request):
+    return WaveformCodec(request.param)
+
+
+@pytest.mark.parametrize("name", sorted(int16_fixtures()))
+def test_fixtures_roundtrip(codec, name):
+    assert_roundtrip(codec, int16_fixtures()[name])
+
+
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.array([], np.int32),
+        np.array([np.iinfo(np.int32).min, np.iinfo(np.int32).max, 0], np.int32),
+        np.random.default_rng(5).integers(-(2**31), 2**31, (3000, 2), dtype=np.int64).astype(np.int32),
+        np.zeros((0, 5), np.int16),
+        np.zeros((10, 0), np.int16),
+        np.full((100, 3), 17, np.int32),
+        ladder_signal(100_000, seed=7),
+        ladder_signal(3000, channels=64, seed=8),
+        LADDER_VALUES[np.random.default_rng(9).integers(0, 1024, 5000)].astype(np.int16),
+        (np.arange(5000) % 3 * 1000 - 1000).astype(np.int16),  # few levels far apart: table mapping
+    ],
+    ids=["empty32", "int32-extremes", "int32-noise", "no-samples", "no-channels", "constant32",
+         "ladder-100k", "ladder-64ch", "ladder-noise", "three-levels"],
+)
+def test_edge_cases_roundtrip(codec, array):
+    assert_roundtrip(codec, array)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    dtype=st.sampled_from([np.int16, np.int32]),
+    shape=st.one_of(
+        st.tuples(st.integers(0, 3000)),
+        st.tuples(st.integers(0, 300), st.integers(1, 64)),
+    ),
+    data=st.data(),
+)
+def test_property_roundtrip(dtype, shape, data):
+    info = np.iinfo(dtype)
+    lo = data.draw(st.integers(int(info.min), int(info.max)), label="lo")
+    hi = data.draw(st.integers(lo, int(info.max)), label="hi")
+    kind = data.draw(st.sampled_from(["uniform", "walk", "hypothesis"]), label="kind")
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
+    if kind == "uniform":
+        array = rng.integers(lo, hi, shape, endpoint=True, dtype=np.int64).astype(dtype)
+    elif kind == "walk":
+        steps = rng.integers(-40, 41, shape)
+        array = np.clip(lo + np.abs(np.cumsum(steps, axis=0)), lo, hi).astype(dtype)
+    else:
+        small = tuple(min(s, 40) for s in shape)
+        array = data.draw(hnp.arrays(dtype, small, elements=st.integers(lo, hi)), label="array")
+    preset = data.draw(st.sampled_from(PRESETS), label="preset")
+    codec = WaveformCodec(preset)
+    decoded = codec.decode(codec.encode(array))
+    assert decoded.dtype == array.dtype and decoded.shape == array.shape
+    np.testing.assert_array_equal(decoded, array)
+
+
+@pytest.mark.parametrize("long", [False, True])
+def test_hypothesis_sized_lengths(long):
+    # lengths up to 100k in a handful of draws (hypothesis keeps its examples small)
+    rng = np.random.default_rng(int(long))
+    for n in ([99_999, 100_000] if long else [1, 2, 3, 15, 16, 17, 63, 64, 65]):
+        assert_roundtrip(WaveformCodec(), ladder_signal(n, seed=n))
+        x = rng.integers(-32768, 32768, n, dtype=np.int64).astype(np.int16)
+        assert_roundtrip(WaveformCodec("fast"), x)
+
+
+def test_dev_recordings_roundtrip():
+    from scipy.io import wavfile
+
+    files = sorted(shared_data("neuralink-dev").glob("*.wav"))[::40]
+    if not files:
+        pytest.skip("no WAV files in the neuralink-dev folder")
+    for path in files:
+        _, samples = wavfile.read(path)
+        for preset in PRESETS:
+            payload = assert_roundtrip(WaveformCodec(preset), samples)
+            # the level mapping alone halves the size; the models must do much better
+            assert len(payload) < samples.nbytes / 3
+
+
+def test_cross_channel_mode_roundtrip():
+    base = ladder_signal(4000, seed=11).astype(np.int64)
+    noise = np.random.default_rng(12).integers(-1, 2, (4000, 4))
+    array = np.clip(base[:, None] + 64 * noise, -32768, 32767).astype(np.int16)
+    with_cross = WaveformCodec(cross_channel=True)
+    without = WaveformCodec(cross_channel=False)
+    assert len(assert_roundtrip(with_cross, array)) < len(assert_roundtrip(without, array))
+
+
+def test_decode_ignores_constructor_preset():
+    x = ladder_signal(5000, seed=13)
+    for preset in PRESETS:
+        payload = WaveformCodec(preset).encode(x)
+        for other in PRESETS:
+            np.testing.assert_array_equal(WaveformCodec(other).decode(payload), x)
+
+
+def test_decode_into_out():
+    x = ladder_signal(500, channels=3, seed=14)
+    out = np.empty_like(x)
+    WaveformCodec().decode(WaveformCodec().encode(x), out=out)
+    np.testing.assert_array_equal(out, x)
+
+
+def test_registry_and_config():
+    codec = numcodecs.get_codec({"id": "neurocodec.waveform", "preset": "fast"})
+    assert isinstance(codec, WaveformCodec) and codec.preset == "fast"
+    assert WaveformCodec().get_config()["preset"] == "max"
+    with pytest.raises(InvalidConfigError):
+        WaveformCodec("best")
+
+
+@pytest.mark.parametrize(
+    "array",
+    [np.zeros(10, np.float32), np.zeros(10, np.int64), np.zeros(10, np.uint16), np.zeros((2, 2, 2), np.int16)],
+    ids=["float32", "int64", "uint16", "3d"],
+)
+def test_rejects_unsupported_input(array):
+    with pytest.raises(InvalidConfigError):
+        WaveformCodec().encode(array)
+
+
+def test_zarr_chunked_over_time_and_channels():
+    zarr = pytest.importorskip("zarr")
+    x = ladder_signal(5000, channels=6, seed=15)
+    store = zarr.storage.MemoryStore()
+    array = zarr.create_array(store, shape=x.shape, chunks=(1200, 4), dtype=x.dtype, zarr_format=2,
+                              compressors=WaveformCodec())
+    array[:] = x
+    np.testing.assert_array_equal(array[:], x)
+    np.testing.assert_array_equal(array[1000:2500, 3:6], x[1000:2500, 3:6])
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_truncation_raises(preset):
+    codec = WaveformCodec(preset)
+    for x in (ladder_signal(3000, seed=16), ladder_signal(400, channels=3, seed=17),
+              np.arange(-300, 300, 3).astype(np.int32)):
+        assert_truncation_raises(codec.encode(x), codec.decode)
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_bitflips_never_crash(preset):
+    codec = WaveformCodec(preset)
+    x = ladder_signal(3000, channels=2, seed=18)
+    raised = assert_bitflips_safe(codec.encode(x), codec.decode, n_flips=300)
+    assert raised > 0  # most flips desynchronise the coder and end in a detected inconsistency
+
+
+def _header(x):
+    return bytearray(WaveformCodec().encode(x))
+
+
+def test_corrupt_header_fields():
+    x = ladder_signal(2000, seed=19)
+    decode = WaveformCodec().decode
+    good = _header(x)
+    cases = {
+        "version": (0, 99, UnsupportedVersionError),
+        "flags": (1, 0x80, CorruptStreamError),
+        "mapping kind": (3, 9, CorruptStreamError),
+        "parameter set": (4, 200, CorruptStreamError),
+        "predictor tag": (5, 0x40 | 16, CorruptStreamError),
+    }
+    assert good[:4] == bytes([1, 0]) + bytes([0xD0, 0x0F])  # version, flags, T = 2000 as LEB128
+    assert good[4] == 0  # ladder mapping
+    cases["mapping kind"] = (4, 9, CorruptStreamError)
+    cases["parameter set"] = (5, 200, CorruptStreamError)
+    cases["predictor tag"] = (6, 0x40 | 16, CorruptStreamError)
+    for name, (index, value, kind) in cases.items():
+        bad = bytearray(good)
+        bad[index] = value
+        with pytest.raises(kind):
+            decode(bytes(bad))
+    with pytest.raises(NeurocodecError):
+        decode(bytes(good[:2]))
+    with pytest.raises(TruncatedStreamError):
+        decode(b"\x01")
+
+
+def test_forged_sizes_are_rejected_before_allocating():
+    decode = WaveformCodec().decode
+    # T = 2**40 samples, 2-D with 2**20 channels, and a huge T behind a few coded bytes
+    with pytest.raises(CorruptStreamError):
+        decode(bytes([1, 0]) + bytes([0x80, 0x80, 0x80, 0x80, 0x80, 0x20]) + bytes([0]))
+    with pytest.raises(CorruptStreamError):
+        decode(bytes([1, 2, 10, 0x80, 0x80, 0x40, 0]))
+    payload = bytearray(WaveformCodec().encode(ladder_signal(100, seed=20)))
+    payload[2:3] = bytes([0x80, 0x80, 0x80, 0x40])  # T = 2**27 with the same ~100 coded bytes
+    with pytest.raises(TruncatedStreamError):
+        decode(bytes(payload))
+    # a level table longer than the payload could hold
+    with pytest.raises(CorruptStreamError):
+        decode(bytes([1, 0, 10, 1, 0xFF, 0xFF, 0x03, 0]))
+
+
+def test_trailing_bytes_rejected():
+    codec = WaveformCodec()
+    payload = codec.encode(ladder_signal(1000, seed=21))
+    with pytest.raises(CorruptStreamError):
+        codec.decode(payload + b"\x00")
