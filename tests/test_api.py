@@ -57,3 +57,11 @@ def test_not_a_wav_names_the_file(tmp_path):
 def test_missing_input_is_a_typed_error(tmp_path):
     with pytest.raises(NeurocodecError, match="cannot read input"):
         neurocodec.encode_file(tmp_path / "missing.wav", tmp_path / "out.nc")
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.uint8, np.float32, bool])
+def test_spike_codecs_give_back_the_dtype_they_were_given(dtype):
+    x = (np.random.default_rng(0).random((500, 6)) < 0.2).astype(dtype)
+    for name in [n for n in neurocodec.codecs() if n.startswith("spikes_")]:
+        y = neurocodec.decompress(neurocodec.compress(x, name))
+        assert y.dtype == x.dtype and np.array_equal(x, y), name

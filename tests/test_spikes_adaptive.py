@@ -9,6 +9,11 @@ import pytest
 from neurocodec import spikes
 from neurocodec.spikes import synthetic
 
+try:
+    import zstandard
+except ImportError:
+    zstandard = None
+
 T, N = 100_000, 64
 
 
@@ -29,15 +34,12 @@ STRUCTURED = {
 
 @pytest.mark.parametrize("kind", sorted(STRUCTURED))
 def test_beats_general_compressors_and_the_family(kind):
-    zstandard = pytest.importorskip("zstandard")
     raster = STRUCTURED[kind]()
     packed = np.packbits(raster).tobytes()
     ours, _ = spikes.get_codec("adaptive").compress(raster)
-    rivals = {
-        "zstd-19": len(zstandard.ZstdCompressor(level=19).compress(packed)),
-        "bz2-9": len(bz2.compress(packed, 9)),
-        "lzma": len(lzma.compress(packed)),
-    }
+    rivals = {"bz2-9": len(bz2.compress(packed, 9)), "lzma": len(lzma.compress(packed))}
+    if zstandard is not None:   # the bench extra; without it the other rivals are still checked
+        rivals["zstd-19"] = len(zstandard.ZstdCompressor(level=19).compress(packed))
     for name in spikes.list_codecs():
         if name != "adaptive":
             rivals[name] = len(spikes.get_codec(name).compress(raster)[0])

@@ -16,7 +16,7 @@ from neurocodec import spikes
 from neurocodec.spikes import synthetic
 
 GOLDEN = [
-    ("adaptive", {}, 650, "e2a08bbc546c4f2d"),
+    ("adaptive", {}, 638, "a981c0eef82800a1"),
     ("aer", {}, 686, "db89a3cb54658914"),
     ("delta", {}, 1085, "188eee6ec821ff23"),
     ("isi", {}, 705, "843a294fced92fda"),

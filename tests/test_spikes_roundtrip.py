@@ -100,3 +100,14 @@ def test_long_raster_beyond_24_bits(name):
     data, result = codec.compress(raster)
     assert result.T == T and result.n_spikes == 5
     np.testing.assert_array_equal(codec.decompress(data, T=T, N=1), raster)
+
+
+@pytest.mark.parametrize("name", spikes.list_codecs())
+def test_zarr_chunks_over_time_and_channels(name):
+    zarr = pytest.importorskip("zarr")
+    raster = synthetic.bursty(5000, 6, seed=1)
+    array = zarr.create_array(zarr.storage.MemoryStore(), shape=raster.shape, chunks=(1200, 4), dtype=bool,
+                              zarr_format=2, compressors=spikes.get_codec(name))
+    array[:] = raster
+    np.testing.assert_array_equal(array[:], raster)
+    np.testing.assert_array_equal(array[1000:2500, 3:6], raster[1000:2500, 3:6])

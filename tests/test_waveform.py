@@ -116,6 +116,21 @@ def test_dev_recordings_roundtrip():
             assert len(payload) < samples.nbytes / 3
 
 
+@pytest.mark.parametrize(
+    "array",
+    [
+        ladder_signal(3000, seed=23).astype(">i2"),
+        np.asfortranarray(ladder_signal(2000, channels=5, seed=24)),
+        ladder_signal(9000, seed=25).astype(np.int32)[::3],
+    ],
+    ids=["big-endian", "fortran-order", "strided"],
+)
+def test_memory_layouts(array):
+    decoded = WaveformCodec().decode(WaveformCodec().encode(array))
+    assert decoded.dtype == array.dtype.newbyteorder("=") and decoded.flags.c_contiguous
+    np.testing.assert_array_equal(decoded, array)
+
+
 def test_cross_channel_mode_roundtrip():
     base = ladder_signal(4000, seed=11).astype(np.int64)
     noise = np.random.default_rng(12).integers(-1, 2, (4000, 4))
@@ -230,6 +245,67 @@ def test_forged_sizes_are_rejected_before_allocating():
     # a level table longer than the payload could hold
     with pytest.raises(CorruptStreamError):
         decode(bytes([1, 0, 10, 1, 0xFF, 0xFF, 0x03, 0]))
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_every_header_byte_forged(preset):
+    # header fields (sizes, mapping, predictor, the fast preset's raw-stream length) are all checked
+    codec = WaveformCodec(preset)
+    payload = codec.encode(ladder_signal(1500, channels=2, seed=22))
+    for index in range(24):
+        for value in (0x00, 0x01, 0x40, 0x7F, 0x80, 0xFF):
+            bad = bytearray(payload)
+            bad[index] = value
+            try:
+                decoded = codec.decode(bytes(bad))
+            except NeurocodecError:
+                continue
+            assert decoded.dtype in (np.int16, np.int32)
+
+
+def test_shipped_priors_match_the_model_layout():
+    import base64
+    import zlib
+
+    from neurocodec.waveform import _kernels, _prior, lossless
+
+    assert len(_prior.PRIORS) == len(lossless.PARAM_SETS)
+    for text in _prior.PRIORS:
+        raw = np.frombuffer(zlib.decompress(base64.b64decode(text)), dtype="<i4")
+        assert raw.size == _kernels.MODEL_SIZE, "re-run benchmarks/crossval_waveform.py --write"
+
+
+def test_pure_python_matches_jit(tmp_path):
+    # the decoder must reproduce the encoder bit for bit on any machine: compare compiled kernels
+    # with the same source interpreted by Python (NUMBA_DISABLE_JIT=1) on tiny inputs
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "probe.py"
+    script.write_text(
+        "import numpy as np\n"
+        "from neurocodec.waveform import WaveformCodec\n"
+        "from neurocodec.waveform.levels import LADDER_VALUES\n"
+        "rng = np.random.default_rng(3)\n"
+        "arrays = [LADDER_VALUES[np.clip(512 + np.cumsum(rng.integers(-9, 10, 300)), 0, 1023)].astype(np.int16),\n"
+        "          rng.integers(-2**31, 2**31, (40, 2), dtype=np.int64).astype(np.int32),\n"
+        "          rng.integers(-50, 50, (60, 3)).astype(np.int16)]\n"
+        "for preset in ('max', 'fast'):\n"
+        "    codec = WaveformCodec(preset)\n"
+        "    for a in arrays:\n"
+        "        data = codec.encode(a)\n"
+        "        assert np.array_equal(codec.decode(data), a)\n"
+        "        print(data.hex())\n"
+    )
+    env = dict(os.environ)
+    runs = []
+    for jit_off in ("0", "1"):
+        env["NUMBA_DISABLE_JIT"] = jit_off
+        result = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr
+        runs.append(result.stdout)
+    assert runs[0] == runs[1]
 
 
 def test_trailing_bytes_rejected():

@@ -255,6 +255,9 @@ def unpack_header(data, header: Header, *, start: int | None = None, stop: int |
         if zlib.crc32(payload) & 0xFFFFFFFF != block.crc32:
             raise CorruptStreamError(f"{what}: block {index} CRC mismatch (payload damaged)")
         decoded = np.asarray(codec.decode(bytes(payload)))
+        if decoded.dtype != header.dtype and np.can_cast(decoded.dtype, header.dtype, "safe"):
+            # a codec may decode to its own dtype (spike codecs give bool for 0/1 integers)
+            decoded = decoded.astype(header.dtype)
         if decoded.shape != (block.rows,) + header.shape[1:] or decoded.dtype != header.dtype:
             raise CorruptStreamError(
                 f"{what}: block {index} decoded to {decoded.dtype}{decoded.shape}, "

@@ -9,6 +9,7 @@ it supports.  :func:`run_report` trains encoders and measures every (BP, S) comb
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from scipy.io.matlab import MatReadError
 from tqdm import tqdm
 
 from ..errors import InvalidConfigError, NeurocodecError
+from ..io.atomic import write_atomic
 from .analysis import channel_capacity, configurations, decode_behaviour, evaluate, power_uw_per_channel
 from .binning import bin_raster, bin_spike_times, detect_crossings, load_wav_folder, rebin
 from .training import train_encoders
@@ -274,7 +276,7 @@ def _figures(report: dict, out: Path, paper_rows: list[dict] | None) -> list[str
     ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(out / "bitrate_vs_bp.png", dpi=120)
+    _save_figure(fig, out / "bitrate_vs_bp.png")
     plt.close(fig)
     written.append("bitrate_vs_bp.png")
 
@@ -287,7 +289,7 @@ def _figures(report: dict, out: Path, paper_rows: list[dict] | None) -> list[str
         ax.set(xlabel="S (symbols)", ylabel="BDP (Pearson r)", title="BDP vs S (dotted: unsaturated)")
         ax.legend(fontsize=7)
         fig.tight_layout()
-        fig.savefig(out / "bdp_vs_s_bp.png", dpi=120)
+        _save_figure(fig, out / "bdp_vs_s_bp.png")
         plt.close(fig)
         written.append("bdp_vs_s_bp.png")
 
@@ -307,10 +309,16 @@ def _figures(report: dict, out: Path, paper_rows: list[dict] | None) -> list[str
                yscale="log", title="Power vs resources")
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         fig.tight_layout()
-        fig.savefig(out / "power_vs_resources.png", dpi=120)
+        _save_figure(fig, out / "power_vs_resources.png")
         plt.close(fig)
         written.append("power_vs_resources.png")
     return written
+
+
+def _save_figure(fig, path: Path) -> None:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=120)
+    write_atomic(path, buf.getvalue())
 
 
 def write_report(report: dict, out, paper_rows: list[dict] | None = None) -> list[str]:
@@ -320,14 +328,14 @@ def write_report(report: dict, out, paper_rows: list[dict] | None = None) -> lis
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise NeurocodecError(f"cannot create {out}: {exc}") from None
-    (out / "report.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    write_atomic(out / "report.json", (json.dumps(report, indent=1) + "\n").encode())
     keys = sorted({k for r in report["rows"] for k in r if k != "encoders"})
-    with open(out / "report.csv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=keys, extrasaction="ignore")
-        w.writeheader()
-        w.writerows(report["rows"])
-    (out / "report.md").write_text(f"# MUA report: {report['source']}\n\n{markdown_table(report)}\n",
-                                   encoding="utf-8")
+    table = io.StringIO()
+    w = csv.DictWriter(table, fieldnames=keys, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    w.writerows(report["rows"])
+    write_atomic(out / "report.csv", table.getvalue().encode())
+    write_atomic(out / "report.md", f"# MUA report: {report['source']}\n\n{markdown_table(report)}\n".encode())
     return ["report.json", "report.csv", "report.md"] + _figures(report, out, paper_rows)
 
 

@@ -2,7 +2,7 @@
 
 Several codecs (``isi``, ``delta``, ``predictive``, ``aer``) reduce a raster to a sequence of
 non-negative integers and differ only in the transform that produces them.  That sequence is coded
-here, once, in one of two ways and the smaller wins:
+once, by :func:`.base.encode_uints`, in one of two ways, the smaller winning (the kernels are here):
 
 - LEB128 varints (:mod:`neurocodec.entropy.varint`): byte aligned, trivial to decode in hardware;
 - an adaptive binary arithmetic code of an Elias-gamma binarisation: the bucket

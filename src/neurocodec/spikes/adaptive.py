@@ -1,8 +1,8 @@
 """``adaptive``: context-modelled adaptive binary arithmetic coding of the raster.
 
 Time is cut into blocks of K bins (K a power of two from 1 to 256, about 1 / (8 p) for density
-p, chosen per stream); blocks are coded in time order and, inside one, channel after channel, so
-when channel c is coded the whole block of channels c-1, c-2, ... is known.  Per (block, channel)
+p, K = 2 skipped, chosen per stream); blocks are coded in time order and, inside one, channel
+after channel, so when channel c is coded the whole block of channels c-1, c-2, ... is known.  Per (block, channel)
 the first matching path codes the block:
 
 0. K = 1 (dense rasters): the bin itself, in the context of both left neighbours' bin and the
@@ -62,11 +62,13 @@ from ..registry import register_codec
 from .base import SpikeCodec, should_invert
 
 MAX_LOG2_BLOCK = 8
+#: adapt_counted's slowest rate (1/256 once 254 bits were seen): spike statistics are stationary.
 _LIMIT = 254
 _INIT = 32768 << 8
 _LEVELS = MAX_LOG2_BLOCK + 1
 #: A channel that spiked within this many bins, after an interval of at most 8, is coded bin by bin.
 _ACTIVE = 8
+#: Mixer learning rate, the slowest mix_update allows: faster rates cost 0.3-1 % on iid rasters.
 _MIX_RATE = 1
 #: A decision costs at least log2(65536 / 65535) bits, so one payload byte holds at most ~363 000
 #: flags; 2**20 per byte leaves margin.  Bins = flags * K bounds the raster a payload can describe.
@@ -77,10 +79,13 @@ def block_log2(density: float) -> int:
     """log2 of the block length for a (complemented if > 1/2) density: K ~ 1 / (8 p), in [1, 256].
 
     Short blocks keep most decisions in the context-rich paths (about a tenth of the blocks hold
-    a spike); at p >= 1/16 every block is one bin, the fast dense path."""
+    a spike); at p >= 1/32 every block is one bin, the fast dense path."""
     if density <= 0.0:
         return MAX_LOG2_BLOCK
-    return max(0, min(MAX_LOG2_BLOCK, int(math.floor(math.log2(0.09 / density)))))
+    log2k = max(0, min(MAX_LOG2_BLOCK, int(math.floor(math.log2(0.125 / density)))))
+    # K = 2 (p in 1/32..1/16) is skipped: one-bin blocks code those densities as tightly and
+    # about twice as fast, since the dense path needs no mixing
+    return 0 if log2k == 1 else log2k
 
 
 # Bins since the channel's last spike -> bucket 0..7: 1, 2, 3-4, 5-8, 9-16, 17-64, 65-256, more.
@@ -103,7 +108,7 @@ def _isi_bucket(d):
 
 @nb.njit(inline="always", cache=True)
 def _rate_octave(t, count):
-    """Octave of the channel's mean interval so far (0: <16 bins ... 7: >= 2048): its rate class."""
+    """Octave of the channel's mean interval so far (0: < 16 bins, 1: 16-31, ..., 7: >= 1024)."""
     mean = (t + 64) // (count + 1)
     o = -4
     while mean > 0:
@@ -197,6 +202,7 @@ def _code(dec, bit, p, x1, x2, x, buf, pos, end):
 
 @nb.njit(inline="always", cache=True)
 def _weights(n_sets):
+    """``n_sets`` mixer weight sets (model A, model B, bias), starting as the plain average of A and B."""
     w = np.zeros(3 * n_sets, dtype=np.int64)
     for i in range(n_sets):
         w[3 * i] = MIX_ONE // 2
@@ -380,7 +386,8 @@ def code_kernel(raster, dec, invert, log2k, buf, pos, end):
                             lbit = 0 if dec else (1 if prefs[me, mid] > prefs[me, a] else 0)
                             level = _level(b - a)
                             ia = (level * 8 + gap) * 8 + rc
-                            ib = (level * 4 + _nb(prefs, c, left_nz, left2_nz, a, mid)) * 5 + _pop(popc, c, a, mid, prev_density)
+                            ib = (level * 4 + _nb(prefs, c, left_nz, left2_nz, a, mid)) * 5 \
+                                + _pop(popc, c, a, mid, prev_density)
                             p = _mix(tree_a, ia, tree_b, ib, tree_w, 3 * level, inputs)
                             lbit, x1, x2, x, pos = _code(dec, lbit, p, x1, x2, x, buf, pos, end)
                             _learn(tree_a, ia, tree_b, ib, tree_w, 3 * level, inputs, p, lbit)

@@ -169,14 +169,16 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
 
         rpos = 0
         max_order = coefs.shape[1]
-        hist = np.zeros(n_t + max_order, dtype=np.int64)
+        hist = np.empty(n_t + max_order, dtype=np.int64)
         for ch in range(n_ch):
+            hist[:max_order] = 0  # the history before the first sample is the mean
             order = orders[ch]
             shift = shifts[ch]
             mu = means[ch]
             lo_c = lo[ch]
             hi_c = hi[ch]
             cf = coefs[ch]
+            lv = levels[ch]
             half = (1 << shift) >> 1
             avg = 16 * 4
             prev_neg = 0
@@ -186,12 +188,11 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
                 for i in range(order):
                     acc += cf[i] * hist[h - 1 - i]
                 pred = mu + (acc >> shift)
-                frac = (acc >> (shift - 2)) & 3 if shift >= 2 else 2
                 if pred < lo_c:
                     pred = lo_c
                 elif pred > hi_c:
                     pred = hi_c
-                target = 0 if decode else levels[ch, t] - pred
+                target = 0 if decode else lv[t] - pred
                 mb = MAG_BUCKET_TABLE[min(avg, 4095)]
                 mrow = mb * N_STEPS
                 bit = 1
@@ -211,6 +212,8 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
                     else:
                         neg = 1 if target < 0 else 0
                         if mixed:
+                            # where the unrounded prediction fell within its level hints at the sign
+                            frac = (acc >> (shift - 2)) & 3 if shift >= 2 else 2
                             si = SIGN_AT + (min(mb >> 2, 3) * 3 + prev_neg) * 4 + frac
                             p_neg = squash(model[si] >> 8, SQUASH_TABLE)
                             neg, x1, x2, xc, pos = _code(decode, neg, x1, x2, xc, buf, pos, end, p_neg)
@@ -280,7 +283,7 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
                         if not decode:
                             bit = 1 if m <= mid else 0
                         li = ((pred + s * mid) & (LEVEL_CONTEXTS - 1)) * 3 + direction
-                        slot = IN_GROUP + depth
+                        slot = IN_GROUP + min(depth, N_STEPS - 1 - IN_GROUP)
                         bit, x1, x2, xc, pos = _decide(mixed, fit_mixer, decode, bit, x1, x2, xc, buf, pos, end,
                                                        model, inputs, params, mrow + slot, slot, li)
                         if bit:
@@ -296,11 +299,9 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
                 if decode:
                     if x < lo_c or x > hi_c:
                         return pos, rpos, STATUS_OUT_OF_RANGE
-                    levels[ch, t] = x
+                    lv[t] = x
                 avg += (((r if r >= 0 else -r) << 4) - avg) >> smooth
                 hist[h] = x - mu
-            for i in range(max_order):
-                hist[i] = 0
         if not decode:
             pos = encode_flush(x1, x2, buf, pos)
         return pos, rpos, STATUS_OK
@@ -308,9 +309,13 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
     return code_levels
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, fastmath=True)
 def autocorrelation(series, mean, max_lag):
-    """``r[i] = sum (x[t] - mean) * (x[t + i] - mean)`` for ``i = 0 .. max_lag`` (encoder side only)."""
+    """``r[i] = sum (x[t] - mean) * (x[t + i] - mean)`` for ``i = 0 .. max_lag`` (encoder side only).
+
+    fastmath lets the sums vectorise; the payload stores the quantised coefficients, so a decoder
+    never depends on how these floats were rounded.
+    """
     n = series.shape[0]
     z = np.empty(n, dtype=np.float64)
     for t in range(n):

@@ -48,7 +48,7 @@ MAX_COEF = 1 << 16
 #: doubling every octave).
 PARAM_SETS = (
     (5, 9, 2, 1, 4, 0),  # 0: max
-    (16, 6, 4, 0, 4, 2),  # 1: fast
+    (16, 6, 5, 0, 4, 2),  # 1: fast
 )
 PRESETS = {"max": (0, 16), "fast": (1, 2)}  # preset -> (parameter set id, LPC order)
 
@@ -127,6 +127,8 @@ class WaveformCodec(Codec):
         no decoder reads.  The state is None when nothing needed coding (empty or constant arrays).
         """
         arr = np.asarray(buf)
+        if arr.dtype.kind == "i" and not arr.dtype.isnative:
+            arr = arr.astype(arr.dtype.newbyteorder("="))
         if arr.dtype not in _DTYPES:
             raise InvalidConfigError(f"waveform codec takes int16 or int32 samples, got {arr.dtype}")
         if arr.ndim not in (1, 2):
@@ -177,16 +179,20 @@ class WaveformCodec(Codec):
         kernel = K.coder(mixed, False, fit)
         if prior is None:
             prior = PRIORS[set_id]
+        # sized for the implant's data (~5 coded and ~3 raw bits a sample); anything that does not fit
+        # is coded again into buffers of the size the first pass reported
         capacity = n_t * n_ch * 2 + 1024
-        raw = np.zeros(0 if mixed else (n_t * n_ch * K.MAX_GROUP_BITS) // 8 + 8, dtype=np.uint8)
+        raw_capacity = 0 if mixed else n_t * n_ch + 64
         while True:
             coded = np.empty(capacity, dtype=np.uint8)
+            raw = np.zeros(raw_capacity, dtype=np.uint8)
             model = prior.copy()
             end, raw_bits, _ = kernel(series, lo, hi, coefs, orders, shifts, means, model, params, coded, 0,
                                       coded.size, raw)
-            if end <= coded.size:
+            if end <= coded.size and raw_bits <= 8 * raw.size:
                 break
-            capacity = end
+            capacity = max(capacity, end)
+            raw_capacity = max(raw_capacity, (raw_bits + 7) // 8)
         if not mixed:
             raw_bytes = (raw_bits + 7) // 8
             head += varint.encode([raw_bytes])
@@ -268,12 +274,12 @@ class WaveformCodec(Codec):
         kernel = K.coder(mixed, True)
         end, raw_bits, status = kernel(series, lo, hi, coefs, orders, shifts, means, PRIORS[set_id].copy(),
                                        params, data, pos, size, raw)
+        if end > size:
+            raise TruncatedStreamError(f"waveform payload truncated: decoder needed {end} of {size} bytes")
         if status != K.STATUS_OK:
             raise CorruptStreamError("coded levels decode to values outside the level range")
         if raw_bits > 8 * raw.size or raw_bits <= 8 * raw.size - 8:
             raise CorruptStreamError(f"decoder used {raw_bits} raw bits of a {raw.size}-byte raw stream")
-        if end > size:
-            raise TruncatedStreamError(f"waveform payload truncated: decoder needed {end} of {size} bytes")
         if end < size:
             raise CorruptStreamError(f"{size - end} unexpected bytes after the coded waveform")
         for c in range(1, n_ch):
