@@ -7,10 +7,11 @@ Per sample, with ``pred`` the clamped LPC prediction of the level index and ``r 
 
 1. zero flag ``|r| <= 0``;
 2. sign (skipped when ``pred`` sits on a boundary of the level range, where it is forced);
-3. magnitude: "|r| <= top?" for the tops of successive groups of ``2**g`` levels (``g = 0``, plain
-   unary, for ``max``; growing with the recent residual size for ``fast``), at most ``KMAX`` of them
-   before an Exp-Golomb escape, then the offset inside the group: binary decisions for ``max``, raw
-   bits for ``fast``.  A decision whose answer the level range forces is skipped.
+3. magnitude: "|r| <= top?" for the tops of successive groups of ``2**g`` levels, at most ``KMAX``
+   of them before an Exp-Golomb escape.  ``max`` uses single levels (plain unary); ``fast`` lets
+   ``g`` grow with the recent residual size and writes the sign and the offset inside the last
+   group to a separate raw bit stream, which costs far less time than coding them.  A decision
+   whose answer the level range forces is skipped.
 
 Every decision asks whether the value lies at or below a threshold level, ``pred + sign * top``.
 Its probability adds a magnitude model (context: the decision's slot and the smoothed recent
@@ -27,8 +28,14 @@ import functools
 import numba as nb
 import numpy as np
 
-from ..entropy.arith import decode_bit, decode_init, encode_bit, encode_flush, encode_init
-from ..entropy.bitio import get_bit, get_bits, put_bits
+from ..entropy.arith import (
+    decode_bit,
+    decode_init,
+    encode_bit,
+    encode_flush,
+    encode_init,
+)
+from ..entropy.bitio import get_bits, put_bits
 from ..entropy.models import (
     APM_KNOTS,
     SQUASH_TABLE,
@@ -48,8 +55,7 @@ P_MAG_RATE, P_APM_SHIFT, P_SMOOTH, P_MIXED, P_BIAS_RATE, P_GROUP = range(6)
 N_PARAMS = 6
 
 KMAX = 20  # unary steps (over single levels or groups) before the escape
-N_STEPS = KMAX + 1 + 4  # magnitude-model slots: zero flag, KMAX unary steps, in-group depths 0..3
-IN_GROUP = KMAX + 1
+N_STEPS = KMAX + 1  # magnitude-model slots: zero flag, KMAX unary steps
 LEVEL_CONTEXTS = 1024  # levels are folded onto the 10-bit ADC codes
 MAG_BUCKETS = 24
 SIGN_CONTEXTS = 4 * 3 * 4
@@ -205,30 +211,34 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
                                                    model, inputs, params, mrow, 0, li)
                 r = 0
                 if not bit:
-                    if pred == lo_c:
-                        neg = 0
-                    elif pred == hi_c:
-                        neg = 1
-                    else:
-                        neg = 1 if target < 0 else 0
-                        if mixed:
+                    # the group size: one level (plain unary) for max; for fast it grows with the recent
+                    # residual size, and the offset inside the last group goes raw, after the sign
+                    g = 0 if group_base == 0 else min(max((mb - group_base) >> 1, 0), MAX_GROUP_BITS)
+                    forced = pred == lo_c or pred == hi_c
+                    n_raw = 0 if mixed else g + (0 if forced else 1)
+                    neg = 1 if (target < 0 or pred == hi_c) else 0
+                    offset = 0
+                    if mixed:
+                        if not forced:
                             # where the unrounded prediction fell within its level hints at the sign
                             frac = (acc >> (shift - 2)) & 3 if shift >= 2 else 2
                             si = SIGN_AT + (min(mb >> 2, 3) * 3 + prev_neg) * 4 + frac
                             p_neg = squash(model[si] >> 8, SQUASH_TABLE)
                             neg, x1, x2, xc, pos = _code(decode, neg, x1, x2, xc, buf, pos, end, p_neg)
                             model[si] += ((neg << 16) - p_neg) * 4 >> 8
-                        elif decode:
-                            neg, rpos = get_bit(raw, rpos)
-                        else:
-                            rpos = put_bits(raw, rpos, neg, 1)
+                    elif decode:
+                        # the encoder writes these bits after the groups; the raw stream has no other use
+                        # between the two points, so the decoder may read them first
+                        value, rpos = get_bits(raw, rpos, n_raw)
+                        offset = value & ((1 << g) - 1)
+                        if not forced:
+                            neg = value >> g
                     s = -1 if neg else 1
                     direction = 2 if neg else 1
                     m = -target if neg else target
                     m_max = (pred - lo_c) if neg else (hi_c - pred)
-                    # |r| in [a, b]: unary over groups of 2**g levels, then a binary search inside one;
-                    # each decision asks "|r| <= threshold?" and its level context is the threshold's level
-                    g = 0 if group_base == 0 else min(max((mb - group_base) >> 1, 0), MAX_GROUP_BITS)
+                    # |r| in [a, b]: unary over groups of 2**g levels; each decision asks "|r| <= top?"
+                    # and its level context is the level at the top of the group
                     a = 1
                     b = m_max
                     for j in range(1, KMAX + 1):
@@ -267,30 +277,13 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
                             value = (value << 1) | bit
                         a += value - 1
                         b = a
-                    width = b - a + 1
-                    if not mixed and width == (1 << g) and g > 0:
-                        # fast: the offset inside a full group goes to the raw bit stream, uncoded
-                        if decode:
-                            offset, rpos = get_bits(raw, rpos, g)
-                            a += offset
-                        else:
-                            rpos = put_bits(raw, rpos, m - a, g)
-                            a = m
-                        b = a
-                    depth = 0
-                    while a < b:
-                        mid = (a + b) >> 1
-                        if not decode:
-                            bit = 1 if m <= mid else 0
-                        li = ((pred + s * mid) & (LEVEL_CONTEXTS - 1)) * 3 + direction
-                        slot = IN_GROUP + min(depth, N_STEPS - 1 - IN_GROUP)
-                        bit, x1, x2, xc, pos = _decide(mixed, fit_mixer, decode, bit, x1, x2, xc, buf, pos, end,
-                                                       model, inputs, params, mrow + slot, slot, li)
-                        if bit:
-                            b = mid
-                        else:
-                            a = mid + 1
-                        depth += 1
+                    if decode:
+                        a += offset
+                        if a > b:
+                            return pos, rpos, STATUS_OUT_OF_RANGE
+                    elif n_raw:
+                        rpos = put_bits(raw, rpos, ((neg << g) | (m - a)) if not forced else m - a, n_raw)
+                        a = m
                     r = s * a
                     prev_neg = 1 + neg
                 else:

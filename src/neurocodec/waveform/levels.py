@@ -40,7 +40,7 @@ LADDER_INDEX[LADDER_VALUES + 32768] = np.arange(LADDER_VALUES.size)
 class Mapping:
     """Values <-> level indices ``0 .. size - 1`` (``size`` levels)."""
 
-    __slots__ = ("kind", "values", "offset", "size")
+    __slots__ = ("kind", "offset", "size", "values")
 
     def __init__(self, kind: int, values: np.ndarray | None, offset: int, size: int):
         self.kind = kind

@@ -12,7 +12,8 @@ Payload layout (bare, self-describing; integers are LEB128 varints unless a widt
       u8      order (bits 0-5) | cross-channel (bit 7): the channel codes its difference to the previous one
       varint  zigzag mean level
       [order > 0] u8 shift, then `order` zigzag LPC coefficients (shift fractional bits)
-    [fast parameter sets] varint n, then n bytes of raw bits (in-group offsets, MSB first)
+    [fast parameter sets] varint n, then n bytes of raw bits: per non-zero residual its sign (unless
+            forced) and its offset inside its last group, MSB first (see _kernels.py)
     ...     arithmetic-coded levels, all channels in turn (see _kernels.py), up to the end
 
 An array whose every sample is equal stops after the mapping's header fields: one level needs no bits.
@@ -28,7 +29,12 @@ from numcodecs.abc import Codec
 from numcodecs.compat import ensure_contiguous_ndarray, ndarray_copy
 
 from ..entropy import varint
-from ..errors import CorruptStreamError, InvalidConfigError, TruncatedStreamError, UnsupportedVersionError
+from ..errors import (
+    CorruptStreamError,
+    InvalidConfigError,
+    TruncatedStreamError,
+    UnsupportedVersionError,
+)
 from ..registry import register_codec
 from . import _kernels as K
 from . import _prior
@@ -50,7 +56,7 @@ PARAM_SETS = (
     (5, 9, 2, 1, 4, 0),  # 0: max
     (16, 6, 5, 0, 4, 2),  # 1: fast
 )
-PRESETS = {"max": (0, 16), "fast": (1, 2)}  # preset -> (parameter set id, LPC order)
+PRESETS = {"max": (0, 16), "fast": (1, 1)}  # preset -> (parameter set id, LPC order)
 
 _DTYPES = {np.dtype(np.int16): 0, np.dtype(np.int32): FLAG_INT32}
 
