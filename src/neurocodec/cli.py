@@ -114,7 +114,7 @@ def cmd_eval(args) -> int:
     config = _config(args)
     results = evaluate.evaluate(args.data, args.codec, config, jobs=args.jobs, progress=not args.no_progress)
     evaluate.write_csv(results, args.csv)
-    summary = evaluate.summarize(results, evaluate.codec_size_bytes())
+    summary = evaluate.summarize(results, evaluate.codec_size_bytes(args.codec))
     summary["codec"] = args.codec
     summary["config"] = config
     summary["csv"] = str(args.csv)

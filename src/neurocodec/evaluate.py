@@ -144,20 +144,20 @@ def summarize(results: list[FileResult], codec_bytes: int = 0) -> dict:
     }
 
 
-def codec_size_bytes() -> int:
-    """Bytes of what a challenge entry ships: the package's source and data files.
+def codec_size_bytes(codec: str = api.DEFAULT_CODEC) -> int:
+    """Bytes of what a challenge entry ships: the launchers and the source the codec runs on.
 
-    The challenge lists ratios that also count the encoder and decoder; ours are the two small
-    launchers plus this package, which both import, so the package is counted once.
+    The challenge lists ratios that also count the encoder and decoder.  Ours are two small
+    launchers that import this package; counted are its top-level modules, ``io/``, ``entropy/``
+    and the package of ``codec`` (not the other codec families, which they never load).
     """
-    root = Path(__file__).resolve().parent
-    total = 0
-    for path in root.rglob("*"):
-        if path.is_file() and path.suffix in (".py", ".json") and "__pycache__" not in path.parts:
-            total += path.stat().st_size
     from .challenge import launcher_bytes
 
-    return total + launcher_bytes()
+    root = Path(__file__).resolve().parent
+    module = api.registry.codec_class(codec).__module__.split(".")
+    folders = [root / "io", root / "entropy"] + ([root / module[1]] if len(module) > 2 else [])
+    files = list(root.glob("*.py")) + [f for d in folders for f in d.rglob("*") if f.suffix in (".py", ".json")]
+    return launcher_bytes() + sum(f.stat().st_size for f in files if "__pycache__" not in f.parts)
 
 
 def write_csv(results: list[FileResult], path) -> None:

@@ -237,7 +237,7 @@ def _read_dtype(reader: _Reader) -> np.dtype:
     text = reader.bytes(reader.byte("dtype length"), "dtype").tobytes()
     try:
         dtype = np.dtype(text.decode("ascii"))
-    except (UnicodeDecodeError, TypeError, ValueError):
+    except (UnicodeDecodeError, TypeError, ValueError, SyntaxError):   # NumPy parses ',i2' as Python
         raise CorruptStreamError(f"MUA payload dtype field {text!r} is not a NumPy dtype") from None
     if dtype.kind not in "biu" or dtype.itemsize > 8:
         raise CorruptStreamError(f"MUA payload dtype {dtype} is not an integer or bool dtype")

@@ -92,8 +92,13 @@ def block_log2(density: float) -> int:
 # Bursts, refractory gaps and tonic rates all show up in this one number (the ISI so far).
 _GAP_BUCKET = np.array([0, 0, 1, 2, 2] + [3] * 4 + [4] * 8 + [5] * 48 + [6] * 192, dtype=np.int64)
 _NEVER = -(1 << 40)
+#: Last interval (1..255, capped) -> bin-mode index: 1..8 exactly, then 9-16, 17-64, longer.
+_IVALS = 11
+_IVAL_INDEX = np.array([0] + list(range(8)) + [8] * 8 + [9] * 48 + [10] * 191, dtype=np.int64)
 #: Agreement (Q16) above which a channel is coded guided by its left neighbour.
 _AGREE_HIGH = 40000
+#: P(short next interval) (Q16) above which a channel after a long interval is coded bin by bin.
+_FOLLOW_HIGH = 8192
 
 
 @nb.njit(inline="always", cache=True)
@@ -104,6 +109,16 @@ def _isi_bucket(d):
     if d <= 8:
         return 1
     return 2 if d <= 64 else 3
+
+
+@nb.njit(inline="always", cache=True)
+def _spiked(follow, ival, isi2, c, d):
+    """Channel ``c`` spiked ``d`` bins after its previous spike: learn how often an interval of
+    the previous one's class is followed by a short one (<= _ACTIVE), then remember ``d``."""
+    k = _IVAL_INDEX[ival[c]]
+    follow[k] = adapt_counted(follow[k], 1 if d <= _ACTIVE else 0, _LIMIT)
+    isi2[c] = _isi_bucket(ival[c])
+    ival[c] = min(d, 255)
 
 
 @nb.njit(inline="always", cache=True)
@@ -245,15 +260,18 @@ def code_kernel(raster, dec, invert, log2k, buf, pos, end):
     tree_a = np.full(_LEVELS * 8 * 8, _INIT, dtype=np.int64)     # level, gap, rate octave
     tree_b = np.full(_LEVELS * 4 * 5, _INIT, dtype=np.int64)     # level, neighbours in the half, population
     tree_w = _weights(_LEVELS)
-    bin_a = np.full(6 * 4 * 8, _INIT, dtype=np.int64)            # gap, last interval, rate octave
-    bin_b = np.full(6 * 2 * 2 * 5, _INIT, dtype=np.int64)        # gap, both neighbours' bin, population
-    bin_w = _weights(6)
+    bin_a = np.full(_ACTIVE * _IVALS * 16, _INIT, dtype=np.int64)  # gap, last interval (1..8), rate octave
+    bin_b = np.full(_ACTIVE * 2 * 2 * 5, _INIT, dtype=np.int64)    # gap, both neighbours' bin, population
+    bin_w = _weights(_ACTIVE)
     inputs = np.array([0, 0, 256], dtype=np.int64)
     copies = np.full(2 * 8 * 2, _INIT, dtype=np.int64)          # c-2 spiked too, gap, which source
     guided = np.full(4 * 8 * 5, _INIT, dtype=np.int64)          # neighbours' bin, gap, population
     dense = np.full(4 * 8, _INIT, dtype=np.int64)               # left neighbours, gap
     last = np.full(N, _NEVER, dtype=np.int64)   # bin of each channel's latest spike
     isi = np.full(N, 3, dtype=np.int64)          # bucket of each channel's latest interval
+    ival = np.full(N, 255, dtype=np.int64)       # that interval, capped at 255
+    isi2 = np.full(N, 3, dtype=np.int64)         # bucket of the interval before it
+    follow = np.full(_IVALS, _INIT, dtype=np.int64)  # P(next interval <= _ACTIVE | last interval)
     count = np.zeros(N, dtype=np.int64)     # spikes of each channel so far
     agree = np.zeros(N, dtype=np.int64)
     prefs = np.zeros((3, K + 1), dtype=np.int64)   # prefix counts of channels c, c-1, c-2 (row c % 3)
@@ -309,6 +327,7 @@ def code_kernel(raster, dec, invert, log2k, buf, pos, end):
                         if dec:
                             raster[t, c] = 1
                         isi[c] = _isi_bucket(t - latest)
+                        _spiked(follow, ival, isi2, c, t - latest)
                         latest = t
             else:
                 # 2. copy decisions: is this block a copy of channel c-1's (or else of c-2's, when
@@ -337,6 +356,7 @@ def code_kernel(raster, dec, invert, log2k, buf, pos, end):
                             if dec:
                                 raster[t0 + i, c] = 1
                             isi[c] = _isi_bucket(t0 + i - latest)
+                            _spiked(follow, ival, isi2, c, t0 + i - latest)
                             latest = t0 + i
                 else:
                     rc = _rate_octave(t0, count[c])
@@ -346,13 +366,13 @@ def code_kernel(raster, dec, invert, log2k, buf, pos, end):
                         # bin in the context of the time since the last spike, the last interval and
                         # the two left neighbours' same bin: the hazard of a renewal process, bursts
                         # included.
-                        while i < L and t0 + i - latest <= _ACTIVE and isi[c] <= 1:
+                        while i < L and t0 + i - latest <= _ACTIVE and (ival[c] <= _ACTIVE or counted_prob(follow[_IVAL_INDEX[ival[c]]]) >= _FOLLOW_HIGH):
                             t = t0 + i
                             bit = 0 if dec else _bin(raster, t, c, flip)
                             n1 = _bin(raster, t, c - 1, flip) if c >= 1 else 0
                             n2 = _bin(raster, t, c - 2, flip) if c >= 2 else 0
-                            g = _GAP_BUCKET[t - latest]
-                            ia = (g * 4 + isi[c]) * 8 + rc
+                            g = t - latest - 1
+                            ia = ((g * _IVALS + _IVAL_INDEX[ival[c]]) * 4 + isi2[c]) * 4 + (rc >> 1)
                             ib = ((g * 2 + n1) * 2 + n2) * 5 + _pop(popc, c, i, i + 1, prev_density)
                             p = _mix(bin_a, ia, bin_b, ib, bin_w, 3 * g, inputs)
                             bit, x1, x2, x, pos = _code(dec, bit, p, x1, x2, x, buf, pos, end)
@@ -361,6 +381,7 @@ def code_kernel(raster, dec, invert, log2k, buf, pos, end):
                                 if dec:
                                     raster[t, c] = 1
                                 isi[c] = _isi_bucket(t - latest)
+                                _spiked(follow, ival, isi2, c, t - latest)
                                 latest = t
                             i += 1
                         if i == L:
@@ -398,6 +419,7 @@ def code_kernel(raster, dec, invert, log2k, buf, pos, end):
                         if dec:
                             raster[t0 + a, c] = 1
                         isi[c] = _isi_bucket(t0 + a - latest)
+                        _spiked(follow, ival, isi2, c, t0 + a - latest)
                         latest = t0 + a
                         i = a + 1
             nz = 1 if latest >= t0 else 0

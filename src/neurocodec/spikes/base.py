@@ -30,6 +30,8 @@ from . import _kernels
 PAYLOAD_VERSION = 1
 #: Largest raster a bare decode will allocate (8 Gi bins, one byte each); T = 2**32 at N = 1 fits.
 MAX_DECODE_BINS = 1 << 33
+#: Largest T or N a bare decode accepts (the container's per-dimension limit).
+MAX_DIM = 1 << 62
 #: Rows per container block in :meth:`SpikeCodec.compress`: 64 Mi bins, so adaptive models learn
 #: over the whole of a typical recording instead of restarting every 4 Mi bins.
 BLOCK_BINS = 1 << 26
@@ -214,6 +216,8 @@ class SpikeCodec(Codec):
             )
         T = reader.uvarint("T")
         N = reader.uvarint("N")
+        if T > MAX_DIM or N > MAX_DIM:   # NumPy refuses such a shape even when the other side is 0
+            raise CorruptStreamError(f"{self.codec_id}: declared raster {T} x {N} has a side above 2**62")
         if T * N > MAX_DECODE_BINS:
             raise CorruptStreamError(
                 f"{self.codec_id}: declared raster {T} x {N} exceeds the {MAX_DECODE_BINS}-bin decode cap"

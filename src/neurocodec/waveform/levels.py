@@ -124,8 +124,12 @@ def read_mapping(buf: np.ndarray, pos: int, min_value: int, max_value: int) -> t
         gaps, pos = read_varints(buf, pos, size - 1)
         if np.any(gaps >= np.uint64(max_value - min_value)):
             raise CorruptStreamError("level table gap exceeds the sample type's range")
+        first = unzigzag(int(first))
+        # checked before the cumulative sum: a first value near 2**63 would wrap it and pass the end check
+        if not min_value <= first <= max_value:
+            raise CorruptStreamError("level table outside the sample type's range")
         values = np.empty(size, dtype=np.int64)
-        values[0] = unzigzag(int(first))
+        values[0] = first
         values[1:] = gaps.astype(np.int64) + 1
         values = np.cumsum(values)
         if values[0] < min_value or values[-1] > max_value:

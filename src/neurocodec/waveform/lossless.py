@@ -45,6 +45,7 @@ FLAG_INT32, FLAG_2D = 1, 2
 MAX_ORDER = 32
 MAX_CHANNELS = 1 << 16
 MAX_SAMPLES = 1 << 28  # per payload; guards allocation against a forged header
+MAX_ROWS = 1 << 62  # T of a (T, 0) payload; as the container's cap on a dimension
 MAX_SHIFT = 20
 MAX_COEF = 1 << 16
 
@@ -223,7 +224,9 @@ class WaveformCodec(Codec):
         dims, pos = read_varints(data, 2, 2 if two_d else 1)
         n_t = int(dims[0])
         n_ch = int(dims[1]) if two_d else 1
-        if n_ch > MAX_CHANNELS or n_t * n_ch > MAX_SAMPLES:
+        # T is capped even with no channels (nothing to allocate): NumPy raises a plain ValueError on a
+        # dimension that large, and no int16 array NumPy can make reaches 2**62 rows
+        if n_ch > MAX_CHANNELS or n_t * n_ch > MAX_SAMPLES or n_t >= MAX_ROWS:
             raise CorruptStreamError(f"declared shape ({n_t}, {n_ch}) exceeds the codec's limits")
         info = np.iinfo(dtype)
         mapping, pos = read_mapping(data, pos, info.min, info.max)

@@ -1,0 +1,93 @@
+"""Golden spike payloads: bytes written once by payload version 1 (tests/fixtures/spikes/v1/README.md).
+
+Each bare payload must decode to its stored raster, and encoding that raster must give the same
+bytes again: the format of docs/format-spikes.md is pinned by files, not by the code of the day.
+A change that breaks this is a format change: bump ``PAYLOAD_VERSION`` and add a ``v2`` folder;
+never rewrite ``v1``.
+"""
+
+import hashlib
+import json
+import pathlib
+
+import numpy as np
+import pytest
+
+from neurocodec import spikes
+from neurocodec.entropy import varint
+from neurocodec.errors import NeurocodecError, UnsupportedVersionError
+from neurocodec.spikes import base
+
+ROOT = pathlib.Path(__file__).parent / "fixtures" / "spikes" / "v1"
+MANIFEST = json.loads((ROOT / "manifest.json").read_text())
+PAYLOADS = MANIFEST["payloads"]
+FRAMES = MANIFEST["frames"]
+
+
+def _load(entry, suffix):
+    data = (ROOT / f"{entry['name']}{suffix}").read_bytes()
+    assert (len(data), hashlib.sha256(data).hexdigest()) == (entry["size"], entry["sha256"]), \
+        f"{entry['name']}{suffix} was edited; golden files are never rewritten"
+    raster = np.load(ROOT / f"{entry['name']}.npy", allow_pickle=False)
+    assert raster.dtype == np.bool_ and list(raster.shape) == entry["shape"]
+    return data, raster
+
+
+def _integer_mode(data):
+    """The mode byte of an ``isi`` payload: the byte after ``u8 version, uvarint T, uvarint N``."""
+    _, pos = varint.read_uvarint(data, 1)
+    _, pos = varint.read_uvarint(data, pos)
+    return data[pos]
+
+
+def test_fixture_set_covers_the_format():
+    names = {e["name"] for e in PAYLOADS}
+    codecs = {e["codec"] for e in PAYLOADS}
+    assert codecs == {"isi", "predictive", "delta", "aer", "streaming"}
+    # both integer-section modes, both aer flags, both predictors are pinned
+    modes = {_integer_mode((ROOT / f"{n}.bin").read_bytes()) for n in names if n.startswith("isi_") and "empty" not in n}
+    assert modes == {0, 1}
+    assert {"aer_normal_8x4", "aer_inverted_6x3"} <= names
+    assert {e["config"].get("predictor", "ema") for e in PAYLOADS if e["codec"] == "predictive"} == {"ema", "lfsr"}
+    assert MANIFEST["payload_version"] == base.PAYLOAD_VERSION == 1
+
+
+@pytest.mark.parametrize("entry", PAYLOADS, ids=[e["name"] for e in PAYLOADS])
+def test_golden_payload_decodes_and_reencodes(entry):
+    data, raster = _load(entry, ".bin")
+    codec = spikes.get_codec(entry["codec"], **entry["config"])
+    assert data[0] == MANIFEST["payload_version"]
+    np.testing.assert_array_equal(codec.decode(data), raster)
+    assert codec.encode(raster) == data
+
+
+@pytest.mark.parametrize("entry", PAYLOADS, ids=[e["name"] for e in PAYLOADS])
+def test_golden_payload_damage_raises_typed_errors(entry):
+    data, _ = _load(entry, ".bin")
+    codec = spikes.get_codec(entry["codec"], **entry["config"])
+    for cut in range(len(data)):
+        with pytest.raises(NeurocodecError):
+            codec.decode(data[:cut])
+    with pytest.raises(NeurocodecError):
+        codec.decode(data + b"\x00")
+    with pytest.raises(UnsupportedVersionError):
+        codec.decode(bytes([data[0] + 1]) + data[1:])
+
+
+@pytest.mark.parametrize("entry", FRAMES, ids=[e["name"] for e in FRAMES])
+def test_golden_streaming_frame(entry):
+    frame, window = _load(entry, ".frame")
+    index, decoded = spikes.read_frame(frame)
+    assert index == entry["index"]
+    np.testing.assert_array_equal(decoded, window)
+    codec = spikes.get_codec("streaming")
+    assert codec.compress_frame(window, index=entry["index"]) == frame
+    assert len(frame) <= spikes.max_frame_bytes(*window.shape, entry["index"])
+
+
+def test_isi_worked_example_in_the_docs():
+    # docs/format-spikes.md, section 3.2.1: the bytes and the field split of the worked example
+    data = (ROOT / "isi_leb128_300x2.bin").read_bytes()
+    assert data.hex(" ") == "01 ac 02 02 00 05 02 01 05 c2 01 00"
+    doc = (pathlib.Path(__file__).parents[1] / "docs" / "format-spikes.md").read_text()
+    assert "01 ac 02 02 00 05 02 01 05 c2 01 00" in doc
