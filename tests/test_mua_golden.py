@@ -73,3 +73,123 @@ def test_mua_worked_example_in_the_docs():
     assert data.hex(" ") == text
     doc = (pathlib.Path(__file__).parents[1] / "docs" / "format-mua.md").read_text()
     assert text in doc
+
+
+# --- docs/format-mua.md as plain Python: an independent reading of the spec ----------------------
+
+_RATE = [131072 // (2 * n + 3) for n in range(256)]
+
+
+def _uvarint(data, pos):
+    value = shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, pos
+
+
+def _spec_header(data):
+    assert data[0] == 1
+    coder, n = data[1], data[2]
+    dtype = data[3:3 + n].decode("ascii")
+    pos = 3 + n
+    bins, pos = _uvarint(data, pos)
+    channels, pos = _uvarint(data, pos)
+    S, pos = _uvarint(data, pos)
+    return coder, dtype, bins, channels, S, pos
+
+
+def _rank(peak, S):
+    order = [peak]
+    for d in range(1, S):
+        order += [s for s in (peak - d, peak + d) if 0 <= s < S]
+    return {v: r for r, v in enumerate(order)}
+
+
+def _spec_decode_huffman(data, pos, bins, channels, S):
+    H, pos = _uvarint(data, pos)
+    sort, n_enc = data[pos], data[pos + 1]
+    pos += 2
+    lengths = [list(data[pos + e * S:pos + (e + 1) * S]) for e in range(n_enc)]
+    pos += n_enc * S
+    enc, peak = list(data[pos:pos + channels]), list(data[pos + channels:pos + 2 * channels])
+    pos += 2 * channels
+    assert sort or not any(peak)
+    codebooks = []
+    for L in lengths:
+        code, book = 0, {}
+        for i, n in enumerate(L):
+            if i:
+                code = (code + 1) << (n - L[i - 1])
+            book[format(code, f"0{n}b")] = i
+        codebooks.append(book)
+    bits = "".join(format(b, "08b") for b in data[pos:])
+    at, rb, out = 0, max(1, (S - 1).bit_length()), []
+    for t in range(bins):
+        row = []
+        for c in range(channels):
+            if t < min(H, bins):
+                row.append(int(bits[at:at + rb], 2))
+                at += rb
+            else:
+                word = ""
+                while word not in codebooks[enc[c]]:
+                    word += bits[at]
+                    at += 1
+                unrank = {r: v for v, r in _rank(peak[c], S).items()}
+                row.append(unrank[codebooks[enc[c]][word]])
+        out.append(row)
+    assert (at + 7) // 8 == len(bits) // 8 and set(bits[at:]) <= {"0"}
+    return out
+
+
+def _spec_decode_arith(data, pos, bins, channels, S):
+    def byte():
+        nonlocal pos
+        pos += 1
+        return data[pos - 1] if pos - 1 < len(data) else 0
+
+    x1, x2, x = 0, 0xFFFFFFFF, 0
+    for _ in range(4):
+        x = (x << 8) | byte()
+    state = {}
+    prev = [0] * channels
+    out = []
+    for _t in range(bins):
+        row = []
+        for c in range(channels):
+            v = 0
+            for k in range(S - 1):
+                key = (c, prev[c], k)
+                s = state.get(key, 32768 << 8)
+                p, n = s >> 8, s & 0xFF
+                r = x2 - x1
+                xmid = x1 + (r >> 16) * p + (((r & 0xFFFF) * p) >> 16)
+                bit = 1 if x <= xmid else 0
+                x1, x2 = (x1, xmid) if bit else (xmid + 1, x2)
+                while (x1 ^ x2) & 0xFF000000 == 0:
+                    x1, x2 = (x1 << 8) & 0xFFFFFFFF, ((x2 << 8) & 0xFFFFFFFF) | 0xFF
+                    x = ((x << 8) & 0xFFFFFFFF) | byte()
+                p = min(max(p + ((((65536 if bit else 0) - p) * _RATE[n]) >> 16), 1), 65535)
+                state[key] = (p << 8) | min(n + 1, 60)
+                if not bit:
+                    break
+                v += 1
+            row.append(v)
+            prev[c] = v
+        out.append(row)
+    assert pos == len(data)
+    return out
+
+
+@pytest.mark.parametrize("entry", PAYLOADS, ids=[e["name"] for e in PAYLOADS])
+def test_payload_as_the_spec_reads_it(entry):
+    data, counts = _load(entry)
+    coder, dtype, bins, channels, S, pos = _spec_header(data)
+    assert (dtype, [bins, channels]) == (entry["dtype"], entry["shape"])
+    decode = _spec_decode_arith if coder else _spec_decode_huffman
+    got = decode(data, pos, bins, channels, S)
+    np.testing.assert_array_equal(np.array(got, dtype=np.int64).reshape(bins, channels), counts.astype(np.int64))

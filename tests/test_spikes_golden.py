@@ -91,3 +91,87 @@ def test_isi_worked_example_in_the_docs():
     assert data.hex(" ") == "01 ac 02 02 00 05 02 01 05 c2 01 00"
     doc = (pathlib.Path(__file__).parents[1] / "docs" / "format-spikes.md").read_text()
     assert "01 ac 02 02 00 05 02 01 05 c2 01 00" in doc
+
+
+# --- docs/format-spikes.md 3.2.0.1 as plain Python: an independent reading of the spec -----------
+
+_RATE = [131072 // (2 * n + 3) for n in range(256)]
+
+
+def _learn(state, bit):
+    p, n = state >> 8, state & 0xFF
+    p = min(max(p + ((((65536 if bit else 0) - p) * _RATE[n]) >> 16), 1), 65535)
+    return (p << 8) | min(n + 1, 254)
+
+
+def _spec_decode_arith(data, pos, count, n_kinds):
+    """Mode-1 integer section per the spec; returns (values, end position)."""
+    def byte():
+        nonlocal pos
+        pos += 1
+        return data[pos - 1] if pos - 1 < len(data) else 0
+
+    x1, x2, x = 0, 0xFFFFFFFF, 0
+    for _ in range(4):
+        x = (x << 8) | byte()
+
+    def decide(p):
+        nonlocal x1, x2, x
+        r = x2 - x1
+        xmid = x1 + (r >> 16) * p + (((r & 0xFFFF) * p) >> 16)
+        bit = 1 if x <= xmid else 0
+        x1, x2 = (x1, xmid) if bit else (xmid + 1, x2)
+        while (x1 ^ x2) & 0xFF000000 == 0:
+            x1, x2 = (x1 << 8) & 0xFFFFFFFF, ((x2 << 8) & 0xFFFFFFFF) | 0xFF
+            x = ((x << 8) & 0xFFFFFFFF) | byte()
+        return bit
+
+    ctx, prev, out = {}, [0] * n_kinds, []
+    for i in range(count):
+        kind = i % n_kinds
+        b = 0
+        while True:
+            key = ("unary", kind, prev[kind], b)
+            state = ctx.get(key, 32768 << 8)
+            bit = decide(min(max(state >> 8, 64), 65472))
+            ctx[key] = _learn(state, bit)
+            if not bit:
+                break
+            b += 1
+        u = 1
+        for j in range(b - 1, -1, -1):
+            key = ("mant", kind, b, j)
+            state = ctx.get(key, 32768 << 8)
+            bit = decide(min(max(state >> 8, 64), 65472))
+            ctx[key] = _learn(state, bit)
+            u = (u << 1) | bit
+        out.append(u - 1)
+        prev[kind] = min(b, 11)
+    return out, pos
+
+
+ARITH = [e for e in PAYLOADS if e["codec"] != "streaming" and e["shape"][0] * e["shape"][1]]
+
+
+@pytest.mark.parametrize("entry", ARITH, ids=[e["name"] for e in ARITH])
+def test_integer_section_as_the_spec_reads_it(entry):
+    data, _ = _load(entry, ".bin")
+    _, pos = varint.read_uvarint(data, 1)
+    _, pos = varint.read_uvarint(data, pos)
+    n_kinds = 1
+    if entry["codec"] == "aer":
+        pos, n_kinds = pos + 1, 2
+    start, mode = pos, data[pos]
+    count, pos = varint.read_uvarint(data, pos + 1)
+    if mode == 0:
+        values = []
+        while pos < len(data):
+            v, pos = varint.read_uvarint(data, pos)
+            values.append(v)
+        end = pos
+    else:
+        values, end = _spec_decode_arith(data, pos, count, n_kinds)
+    assert len(values) == count and end == len(data)
+    reader = base.PayloadReader(data, "spec")
+    reader.pos = start
+    assert list(base.decode_uints(reader, 1 << 40, n_kinds)) == values

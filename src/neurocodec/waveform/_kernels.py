@@ -302,23 +302,38 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
     return code_levels
 
 
-@nb.njit(cache=True, fastmath=True)
+@nb.njit(cache=True)
 def autocorrelation(series, mean, max_lag):
     """``r[i] = sum (x[t] - mean) * (x[t + i] - mean)`` for ``i = 0 .. max_lag`` (encoder side only).
 
-    fastmath lets the sums vectorise; the payload stores the quantised coefficients, so a decoder
-    never depends on how these floats were rounded.
+    The payload stores quantised coefficients, so decoders never see these sums; but the golden
+    files pin the encoder too, so the sums must not depend on the machine.  Integer sums are exact
+    and vectorise in any order; they cannot overflow while |x - mean| < 2**16 (at most 2**28
+    samples a payload).  Wider int32 data falls back to float sums in sequential order.
     """
     n = series.shape[0]
-    z = np.empty(n, dtype=np.float64)
-    for t in range(n):
-        z[t] = series[t] - mean
     r = np.zeros(max_lag + 1, dtype=np.float64)
+    widest = 0
+    for t in range(n):
+        widest = max(widest, abs(series[t] - mean))
+    if widest < 65536:
+        z = np.empty(n, dtype=np.int64)
+        for t in range(n):
+            z[t] = series[t] - mean
+        for i in range(max_lag + 1):
+            acc = 0
+            for t in range(i, n):
+                acc += z[t] * z[t - i]
+            r[i] = acc
+        return r
+    zf = np.empty(n, dtype=np.float64)
+    for t in range(n):
+        zf[t] = series[t] - mean
     for i in range(max_lag + 1):
-        acc = 0.0
+        facc = 0.0
         for t in range(i, n):
-            acc += z[t] * z[t - i]
-        r[i] = acc
+            facc += zf[t] * zf[t - i]
+        r[i] = facc
     return r
 
 

@@ -25,6 +25,7 @@ import base64
 import zlib
 
 import numpy as np
+from scipy.signal import lfilter
 from numcodecs.abc import Codec
 from numcodecs.compat import ensure_contiguous_ndarray, ndarray_copy
 
@@ -63,9 +64,15 @@ _DTYPES = {np.dtype(np.int16): 0, np.dtype(np.int32): FLAG_INT32}
 
 
 def _load_prior(text: str, params) -> np.ndarray:
-    # a prior for another model layout (or none yet) falls back to the uninformed one
-    prior = np.frombuffer(zlib.decompress(base64.b64decode(text)), dtype="<i4") if text else np.zeros(0)
-    return prior.astype(np.int64) if prior.size == K.MODEL_SIZE else K.initial_model(bool(params[K.P_MIXED]))
+    # Payloads decode only with the prior they were coded with: a prior that does not fit the
+    # model layout is a build defect, never something to paper over with the uninformed state.
+    if not text:
+        return K.initial_model(bool(params[K.P_MIXED]))
+    prior = np.frombuffer(zlib.decompress(base64.b64decode(text)), dtype="<i4")
+    if prior.size != K.MODEL_SIZE:
+        raise RuntimeError(f"waveform prior holds {prior.size} values, the model layout needs {K.MODEL_SIZE}: "
+                           "regenerate _prior.py (benchmarks/crossval_waveform.py --write) with a new format version")
+    return prior.astype(np.int64)
 
 
 #: Model state every payload starts from, per parameter set (learned; see _prior.py).
@@ -78,7 +85,7 @@ def lpc(series: np.ndarray, order: int) -> tuple[int, int, np.ndarray]:
     order = min(order, series.size // 4)
     if order <= 0:
         return mu, 0, np.zeros(0, dtype=np.int64)
-    r = K.autocorrelation(series, float(mu), order)
+    r = K.autocorrelation(series, mu, order)
     if r[0] <= 0:
         return mu, 0, np.zeros(0, dtype=np.int64)
     r[0] *= 1.0 + 1e-6  # white-noise floor keeps the recursion stable on degenerate input
@@ -304,12 +311,8 @@ class WaveformCodec(Codec):
 def _residual_energy(series: np.ndarray, fit) -> float:
     mu, shift, q = fit
     z = (series - mu).astype(np.float64)
-    if q.size == 0:
-        return float(np.dot(z, z))
-    pred = np.zeros_like(z)
-    for i, a in enumerate(q / (1 << shift)):
-        pred[i + 1:] += a * z[: z.size - i - 1]
-    e = z - pred
+    # e[t] = z[t] - sum_i a_i z[t-1-i]: one FIR pass in C instead of a pass per coefficient
+    e = lfilter(np.concatenate(([1.0], -q / (1 << shift))), [1.0], z) if q.size else z
     return float(np.dot(e, e))
 
 
