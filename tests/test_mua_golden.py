@@ -67,15 +67,15 @@ def test_golden_payload_damage_raises_typed_errors(entry):
 
 
 def test_mua_worked_example_in_the_docs():
-    # docs/format-mua.md, "Worked example": the bytes and the field split
+    # FORMAT.md, "Worked example": the bytes and the field split
     data = (ROOT / "huffman_s3_6x2.bin").read_bytes()
     text = "01 00 03 3c 69 32 06 02 03 02 01 01 01 02 02 00 00 00 01 16 27 30"
     assert data.hex(" ") == text
-    doc = (pathlib.Path(__file__).parents[1] / "docs" / "format-mua.md").read_text()
+    doc = (pathlib.Path(__file__).parents[1] / "FORMAT.md").read_text()
     assert text in doc
 
 
-# --- docs/format-mua.md as plain Python: an independent reading of the spec ----------------------
+# --- FORMAT.md as plain Python: an independent reading of the spec ----------------------
 
 _RATE = [131072 // (2 * n + 3) for n in range(256)]
 

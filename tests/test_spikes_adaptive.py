@@ -29,6 +29,10 @@ STRUCTURED = {
     "bursty": lambda: synthetic.bursty(T, N, seed=1),
     "correlated": lambda: synthetic.correlated(T, N, seed=2),
     "poisson": lambda: synthetic.poisson_units(T, N, seed=3),
+    # a renewal-like process per channel, which interval codes (isi) model almost exactly
+    "bursty_independent": lambda: synthetic.bursty(T, N, network=False, seed=1),
+    # disjoint groups of 8 channels: one byte of np.packbits each, bz2's best case
+    "groups_of_8": lambda: synthetic.correlated(T, N, group=8, seed=2),
 }
 
 

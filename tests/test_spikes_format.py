@@ -16,7 +16,7 @@ from neurocodec import spikes
 from neurocodec.spikes import synthetic
 
 GOLDEN = [
-    ("adaptive", {}, 638, "a981c0eef82800a1"),
+    ("adaptive", {}, 635, "1b73d735db60d986"),
     ("aer", {}, 686, "db89a3cb54658914"),
     ("delta", {}, 1085, "188eee6ec821ff23"),
     ("isi", {}, 705, "843a294fced92fda"),

@@ -1,7 +1,7 @@
 """Golden spike payloads: bytes written once by payload version 1 (tests/fixtures/spikes/v1/README.md).
 
 Each bare payload must decode to its stored raster, and encoding that raster must give the same
-bytes again: the format of docs/format-spikes.md is pinned by files, not by the code of the day.
+bytes again: the format of FORMAT.md is pinned by files, not by the code of the day.
 A change that breaks this is a format change: bump ``PAYLOAD_VERSION`` and add a ``v2`` folder;
 never rewrite ``v1``.
 """
@@ -86,14 +86,14 @@ def test_golden_streaming_frame(entry):
 
 
 def test_isi_worked_example_in_the_docs():
-    # docs/format-spikes.md, section 3.2.1: the bytes and the field split of the worked example
+    # FORMAT.md, section 3.2.1: the bytes and the field split of the worked example
     data = (ROOT / "isi_leb128_300x2.bin").read_bytes()
     assert data.hex(" ") == "01 ac 02 02 00 05 02 01 05 c2 01 00"
-    doc = (pathlib.Path(__file__).parents[1] / "docs" / "format-spikes.md").read_text()
+    doc = (pathlib.Path(__file__).parents[1] / "FORMAT.md").read_text()
     assert "01 ac 02 02 00 05 02 01 05 c2 01 00" in doc
 
 
-# --- docs/format-spikes.md 3.2.0.1 as plain Python: an independent reading of the spec -----------
+# --- FORMAT.md 3.2.0.1 as plain Python: an independent reading of the spec -----------
 
 _RATE = [131072 // (2 * n + 3) for n in range(256)]
 

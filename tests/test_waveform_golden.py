@@ -1,5 +1,5 @@
 """Golden waveform payloads: the bytes written once by each payload version must keep decoding, and
-the current encoder must keep writing its version's bytes exactly (docs/format-waveform.md).
+the current encoder must keep writing its version's bytes exactly (FORMAT.md).
 
 A failure here means the payload format changed.  Do not regenerate the golden files: bump
 ``lossless.FORMAT_VERSION``, add ``tests/fixtures/waveform/v<N>/`` for it, and keep the old folders
@@ -23,7 +23,7 @@ from neurocodec.waveform.lossless import FORMAT_VERSION, PARAM_SETS, PRIORS
 
 ROOT = Path(__file__).resolve().parent
 GOLDEN = ROOT / "fixtures" / "waveform"
-SPEC = ROOT.parent / "docs" / "format-waveform.md"
+SPEC = ROOT.parent / "FORMAT.md"
 
 
 def _cases() -> list[tuple[int, str, dict]]:
@@ -77,7 +77,7 @@ def test_encoder_reproduces_golden_bytes(version, name, case):
     assert codec.encode(expected) == payload
 
 
-# -- a second decoder, written from docs/format-waveform.md alone ----------------------------------
+# -- a second decoder, written from FORMAT.md alone ----------------------------------
 # It shares only the data the spec names (squash/stretch tables, ladder values, priors, parameter
 # sets) with the codec, so its agreement with the golden files checks the spec as well as the code.
 

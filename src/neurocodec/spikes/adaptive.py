@@ -1,37 +1,45 @@
 """``adaptive``: context-modelled adaptive binary arithmetic coding of the raster.
 
 Time is cut into blocks of K bins (K a power of two from 1 to 256, about 1 / (8 p) for density
-p, K = 2 skipped, chosen per stream); blocks are coded in time order and, inside one, channel
-after channel, so when channel c is coded the whole block of channels c-1, c-2, ... is known.  Per (block, channel)
-the first matching path codes the block:
+p, K = 2 skipped; for K >= 4 the encoder also tries 2K and keeps the smaller payload); blocks are
+coded in time order and, inside one, channel after channel, so when channel c is coded the whole
+block of channels c-1, c-2, ... is known.  Per (block, channel) the first matching path codes the
+block:
 
 0. K = 1 (dense rasters): the bin itself, in the context of both left neighbours' bin and the
    time since the channel's last spike.  One decision per bin, no mixing: the fast path.
-1. *guided*, when the left neighbour spiked in this block and this channel usually spikes when
+1. *guided*, when the left neighbour spiked in this block and this channel often spikes when
    its neighbour does (a per-channel agreement average): every bin, in the context of both left
-   neighbours' same bin.  One unit seen on adjacent contacts costs ~H(detection) per contact.
+   neighbours' same bin; when only c-1 fired in that bin, a per-channel model (with population)
+   tells a unit's edge from the neighbour's noise.  One unit seen on adjacent contacts costs
+   ~H(detection) per contact.
 2. *copy*: if the left neighbour spiked, "is this block identical to channel c-1's?" (else to
    c-2's, when that differs).  Settles near "never" on independent channels, costing ~nothing.
 3. otherwise, alternating until the block is done:
-   - *bin mode* while the channel is active (spiked within 8 bins, after a short interval): each
-     bin in the context of the time since the last spike, the last interval, the channel's rate
-     class and the neighbours' same bin and population activity: the hazard of a bursting unit;
+   - *bin mode* while the channel is active (spiked within 8 bins, after an interval of at most
+     8 or of a class that is often followed by one that short): each bin in the context of the
+     exact time since the last spike, the last interval, the channel's rate class and the
+     neighbours' same bin and population activity, refined by an APM: the hazard of a bursting
+     unit;
    - a *flag*: does the rest of the block hold a spike?  (gap since the last spike, rate class,
-     which left neighbours spiked, population density of the channels already coded);
+     how much of the block is left, which left neighbours spiked, population density of the
+     channels already coded);
    - a *binary search* for the first spike of the rest: "is it in the left half?", halving down
      to one bin (level, gap, rate class, which neighbours spiked in that half, population).
 
 Quiet channels cost one cheap decision per K bins, which is what makes sparse rasters fast.  The
 flag, bin and search decisions mix two context models (the channel's own history; its neighbours
 and the population) with :func:`~neurocodec.entropy.models.mix_dot`, so extra context costs
-little where it does not help: on iid rasters the code stays within ~2 % of the bound, on
+little where it does not help: on iid rasters the code stays within ~1.5 % of the bound, on
 structured ones it goes well below the iid bound.  Rasters denser than 1/2 are complemented.
 
 The context quantities: gap = bins since the channel's last spike (8 log buckets), interval = its
-last inter-spike interval (4 buckets), rate class = octave of its mean interval so far (8),
-population = density of spikes among channels < c in the bins concerned (5 buckets; the previous
-block row's for the first two channels).  Everything is integer arithmetic on 16-bit
-probabilities (:mod:`neurocodec.entropy.models`), so encoder and decoder, JIT or not, agree.
+last inter-spike interval (4 buckets; 11 classes in bin mode), rate class = half-octave of its
+mean interval so far (16), population = density of spikes among channels < c in the bins
+concerned (5 buckets; the previous block row's for the first two channels).  Every model is an
+integer counter with a 22-bit probability whose rate settles at 1/4001.5 (:func:`_adapt_slow`),
+mixed and refined with the integer tools of :mod:`neurocodec.entropy.models`, so encoder and
+decoder, JIT or not, agree.  The normative description is ``FORMAT.md``.
 
 Payload after the shared header: ``u8 flags`` (bit 0: complemented), ``u8 log2(K)``, then the
 arithmetic-coded stream to the end of the payload.
@@ -44,14 +52,23 @@ import math
 import numba as nb
 import numpy as np
 
-from ..entropy.arith import decode_bit, decode_init, encode_bit, encode_flush, encode_init
+from ..entropy.arith import (
+    decode_bit,
+    decode_init,
+    encode_bit,
+    encode_flush,
+    encode_init,
+)
 from ..entropy.models import (
     MIX_ONE,
     SQUASH_TABLE,
     STRETCH_TABLE,
     adapt_counted,
+    apm_predict,
+    apm_update,
     clamp_prob,
     counted_prob,
+    initial_apm,
     mix_dot,
     mix_update,
     squash,
@@ -62,11 +79,22 @@ from ..registry import register_codec
 from .base import SpikeCodec, should_invert
 
 MAX_LOG2_BLOCK = 8
-#: adapt_counted's slowest rate (1/256 once 254 bits were seen): spike statistics are stationary.
+#: adapt_counted's slowest rate (1/256 once 254 bits were seen), for the ``follow`` estimates.
 _LIMIT = 254
 _INIT = 32768 << 8
+#: The context models use :func:`_adapt_slow`, whose rate settles at 1/(_SLOW_LIMIT + 1.5): spike
+#: statistics are stationary, and at adapt_counted's 1/256 the estimation noise of a rare event
+#: (a quiet block's flag) costs ~0.3 %.  State: 22-bit probability << 12 | count (12 bits).
+_SLOW_LIMIT = 4000
+#: A fresh _adapt_slow state: probability 1/2, nothing seen.
+_SLOW_INIT = (1 << 21) << 12
+#: 65536 * 2 / (2n + 3): the rate 1/(n + 1.5) as a multiplier (as models._COUNTED_RATE, longer).
+_SLOW_RATE = np.array([131072 // (2 * n + 3) for n in range(4096)], dtype=np.int64)
 _LEVELS = MAX_LOG2_BLOCK + 1
-#: A channel that spiked within this many bins, after an interval of at most 8, is coded bin by bin.
+#: Flag contexts by what is left of the block: all of it, or the level of the rest (1 + 0..8).
+_AFTER = _LEVELS + 1
+#: A channel that spiked within this many bins is coded bin by bin when its last interval was at
+#: most _ACTIVE too, or when intervals of that interval's class are often followed by one that short.
 _ACTIVE = 8
 #: Mixer learning rate, the slowest mix_update allows: faster rates cost 0.3-1 % on iid rasters.
 _MIX_RATE = 1
@@ -92,11 +120,15 @@ def block_log2(density: float) -> int:
 # Bursts, refractory gaps and tonic rates all show up in this one number (the ISI so far).
 _GAP_BUCKET = np.array([0, 0, 1, 2, 2] + [3] * 4 + [4] * 8 + [5] * 48 + [6] * 192, dtype=np.int64)
 _NEVER = -(1 << 40)
-#: Last interval (1..255, capped) -> bin-mode index: 1..8 exactly, then 9-16, 17-64, longer.
+#: Last interval (1..255, capped; 0 unused) -> interval class: 1..8 exactly (0..7), then 9-16 (8),
+#: 17-64 (9), longer or none yet (10).
 _IVALS = 11
 _IVAL_INDEX = np.array([0] + list(range(8)) + [8] * 8 + [9] * 48 + [10] * 191, dtype=np.int64)
+#: Bin mode's secondary estimation: an APM per (gap 1..8, interval class), learning at 2**-7.
+_APM_RATE = 7
+_BIN_APM = initial_apm(_ACTIVE * _IVALS)
 #: Agreement (Q16) above which a channel is coded guided by its left neighbour.
-_AGREE_HIGH = 40000
+_AGREE_HIGH = 16000
 #: P(short next interval) (Q16) above which a channel after a long interval is coded bin by bin.
 _FOLLOW_HIGH = 8192
 
@@ -112,24 +144,26 @@ def _isi_bucket(d):
 
 
 @nb.njit(inline="always", cache=True)
-def _spiked(follow, ival, isi2, c, d):
+def _spiked(follow, ival, c, d):
     """Channel ``c`` spiked ``d`` bins after its previous spike: learn how often an interval of
     the previous one's class is followed by a short one (<= _ACTIVE), then remember ``d``."""
     k = _IVAL_INDEX[ival[c]]
     follow[k] = adapt_counted(follow[k], 1 if d <= _ACTIVE else 0, _LIMIT)
-    isi2[c] = _isi_bucket(ival[c])
     ival[c] = min(d, 255)
 
 
 @nb.njit(inline="always", cache=True)
-def _rate_octave(t, count):
-    """Octave of the channel's mean interval so far (0: < 16 bins, 1: 16-31, ..., 7: >= 1024)."""
+def _rate_class(t, count):
+    """Half-octave of the channel's mean interval ``(t + 64) // (count + 1)`` so far (0: < 16 bins,
+    1: 16-23, 2: 24-31, 3: 32-47, 4: 48-63, ..., 14: 1536-2047, 15: >= 2048): the rate of a
+    Poisson-like unit to within a factor 1.5."""
     mean = (t + 64) // (count + 1)
-    o = -4
-    while mean > 0:
-        mean >>= 1
-        o += 1
-    return min(max(o, 0), 7)
+    n = 0
+    while (mean >> n) > 1:
+        n += 1
+    # mean has n + 1 significant bits; the one below the leading bit picks the half-octave
+    half = (mean >> (n - 1)) & 1 if n >= 1 else 0
+    return min(max(2 * (n - 4) + half + 1, 0), 15) if n >= 4 else 0
 
 
 @nb.njit(inline="always", cache=True)
@@ -226,20 +260,39 @@ def _weights(n_sets):
 
 
 @nb.njit(inline="always", cache=True)
+def _slow_prob(state):
+    """The 16-bit probability held in a :func:`_adapt_slow` state."""
+    return clamp_prob(state >> 18)
+
+
+@nb.njit(inline="always", cache=True)
+def _adapt_slow(state, bit):
+    """Like :func:`~neurocodec.entropy.models.adapt_counted` (rate 1/(n + 1.5)), with a 22-bit
+    probability and the rate settling at 1/(_SLOW_LIMIT + 1.5) instead of 1/255.5."""
+    p = state >> 12
+    n = state & 4095
+    target = (1 << 22) if bit else 0
+    p += ((target - p) * _SLOW_RATE[n]) >> 16
+    if n < _SLOW_LIMIT:
+        n += 1
+    return (p << 12) | n
+
+
+@nb.njit(inline="always", cache=True)
 def _mix(model_a, ia, model_b, ib, weights, wb, inputs):
     """Probability from two context models mixed in the logistic domain (weights chosen by ``wb``):
     a small context that learns fast and a large one that is sharp once learned, so adding
     context costs little on data that does not need it."""
-    inputs[0] = stretch(counted_prob(model_a[ia]), STRETCH_TABLE)
-    inputs[1] = stretch(counted_prob(model_b[ib]), STRETCH_TABLE)
+    inputs[0] = stretch(_slow_prob(model_a[ia]), STRETCH_TABLE)
+    inputs[1] = stretch(_slow_prob(model_b[ib]), STRETCH_TABLE)
     return clamp_prob(squash(mix_dot(weights, wb, inputs, 3), SQUASH_TABLE))
 
 
 @nb.njit(inline="always", cache=True)
 def _learn(model_a, ia, model_b, ib, weights, wb, inputs, p, bit):
     mix_update(weights, wb, inputs, 3, p, bit, _MIX_RATE)
-    model_a[ia] = adapt_counted(model_a[ia], bit, _LIMIT)
-    model_b[ib] = adapt_counted(model_b[ib], bit, _LIMIT)
+    model_a[ia] = _adapt_slow(model_a[ia], bit)
+    model_b[ib] = _adapt_slow(model_b[ib], bit)
 
 
 @nb.njit(cache=True)
@@ -253,24 +306,25 @@ def code_kernel(raster, dec, invert, log2k, buf, pos, end):
     T, N = raster.shape
     K = 1 << log2k
     flip = 0 if dec else invert          # the encoder codes the complement; the decoder flips last
-    # models: A = the channel's own history, B = its neighbours and the population; mixers by row
-    flag_a = np.full(8 * 8 * 2, _INIT, dtype=np.int64)          # gap, rate octave, after bin mode
-    flag_b = np.full(4 * 5 * 8 * 2, _INIT, dtype=np.int64)      # left neighbours, population, gap, after
-    flag_w = _weights(4)
-    tree_a = np.full(_LEVELS * 8 * 8, _INIT, dtype=np.int64)     # level, gap, rate octave
-    tree_b = np.full(_LEVELS * 4 * 5, _INIT, dtype=np.int64)     # level, neighbours in the half, population
+    # models: A = the channel's own history, B = its neighbours and the population; weight sets
+    flag_a = np.full(8 * 16 * _AFTER, _SLOW_INIT, dtype=np.int64)    # gap, rate class, rest of the block
+    flag_b = np.full(4 * 5 * 8 * _AFTER, _SLOW_INIT, dtype=np.int64) # left neighbours, population, gap, rest
+    flag_w = _weights(8)                                         # by left neighbours, after bin mode
+    tree_a = np.full(_LEVELS * 8 * 16, _SLOW_INIT, dtype=np.int64)   # level, gap, rate class
+    tree_b = np.full(_LEVELS * 4 * 5, _SLOW_INIT, dtype=np.int64)     # level, neighbours in the half, population
     tree_w = _weights(_LEVELS)
-    bin_a = np.full(_ACTIVE * _IVALS * 16, _INIT, dtype=np.int64)  # gap, last interval (1..8), rate octave
-    bin_b = np.full(_ACTIVE * 2 * 2 * 5, _INIT, dtype=np.int64)    # gap, both neighbours' bin, population
-    bin_w = _weights(_ACTIVE)
+    bin_a = np.full(_ACTIVE * _IVALS * 4, _SLOW_INIT, dtype=np.int64)  # gap 1..8, interval class, rate class / 4
+    bin_b = np.full(_ACTIVE * 2 * 2 * 5, _SLOW_INIT, dtype=np.int64)    # gap, both neighbours' bin, population
+    bin_w = _weights(_IVALS)                                     # by interval class
+    bin_apm = _BIN_APM.copy()
     inputs = np.array([0, 0, 256], dtype=np.int64)
-    copies = np.full(2 * 8 * 2, _INIT, dtype=np.int64)          # c-2 spiked too, gap, which source
-    guided = np.full(4 * 8 * 5, _INIT, dtype=np.int64)          # neighbours' bin, gap, population
-    dense = np.full(4 * 8, _INIT, dtype=np.int64)               # left neighbours, gap
+    copies = np.full(2 * 8 * 2, _SLOW_INIT, dtype=np.int64)          # c-2 spiked too, gap, which source
+    guided = np.full(4 * 8 * 5, _SLOW_INIT, dtype=np.int64)          # neighbours' bin, gap, population
+    solo = np.full(N * 5, _SLOW_INIT, dtype=np.int64)              # guided, only c-1 fired: per channel
+    dense = np.full(4 * 8, _SLOW_INIT, dtype=np.int64)               # left neighbours, gap
     last = np.full(N, _NEVER, dtype=np.int64)   # bin of each channel's latest spike
     isi = np.full(N, 3, dtype=np.int64)          # bucket of each channel's latest interval
     ival = np.full(N, 255, dtype=np.int64)       # that interval, capped at 255
-    isi2 = np.full(N, 3, dtype=np.int64)         # bucket of the interval before it
     follow = np.full(_IVALS, _INIT, dtype=np.int64)  # P(next interval <= _ACTIVE | last interval)
     count = np.zeros(N, dtype=np.int64)     # spikes of each channel so far
     agree = np.zeros(N, dtype=np.int64)
@@ -305,8 +359,8 @@ def code_kernel(raster, dec, invert, log2k, buf, pos, end):
                 bit = 0 if dec else prefs[me, 1]
                 ctx = (left_nz * 2 + left2_nz) * 8 + _gap(t0, latest)
                 s = dense[ctx]
-                bit, x1, x2, x, pos = _code(dec, bit, counted_prob(s), x1, x2, x, buf, pos, end)
-                dense[ctx] = adapt_counted(s, bit, _LIMIT)
+                bit, x1, x2, x, pos = _code(dec, bit, _slow_prob(s), x1, x2, x, buf, pos, end)
+                dense[ctx] = _adapt_slow(s, bit)
                 if bit:
                     if dec:
                         raster[t0, c] = 1
@@ -317,17 +371,25 @@ def code_kernel(raster, dec, invert, log2k, buf, pos, end):
                 for i in range(L):
                     t = t0 + i
                     bit = 0 if dec else _bin(raster, t, c, flip)
+                    n1 = _bin(raster, t, c - 1, flip)
                     n2 = _bin(raster, t, c - 2, flip) if c >= 2 else 0
-                    ctx = ((_bin(raster, t, c - 1, flip) * 2 + n2) * 8 + _gap(t, latest)) * 5 \
-                        + _pop(popc, c, i, i + 1, prev_density)
-                    s = guided[ctx]
-                    bit, x1, x2, x, pos = _code(dec, bit, counted_prob(s), x1, x2, x, buf, pos, end)
-                    guided[ctx] = adapt_counted(s, bit, _LIMIT)
+                    if n1 > n2:
+                        # only the left neighbour fired: a unit's edge or that neighbour's noise,
+                        # which depends on where the channel sits (per-channel model)
+                        ctx = c * 5 + _pop(popc, c, i, i + 1, prev_density)
+                        s = solo[ctx]
+                        bit, x1, x2, x, pos = _code(dec, bit, _slow_prob(s), x1, x2, x, buf, pos, end)
+                        solo[ctx] = _adapt_slow(s, bit)
+                    else:
+                        ctx = ((n1 * 2 + n2) * 8 + _gap(t, latest)) * 5 + _pop(popc, c, i, i + 1, prev_density)
+                        s = guided[ctx]
+                        bit, x1, x2, x, pos = _code(dec, bit, _slow_prob(s), x1, x2, x, buf, pos, end)
+                        guided[ctx] = _adapt_slow(s, bit)
                     if bit:
                         if dec:
                             raster[t, c] = 1
                         isi[c] = _isi_bucket(t - latest)
-                        _spiked(follow, ival, isi2, c, t - latest)
+                        _spiked(follow, ival, c, t - latest)
                         latest = t
             else:
                 # 2. copy decisions: is this block a copy of channel c-1's (or else of c-2's, when
@@ -338,16 +400,16 @@ def code_kernel(raster, dec, invert, log2k, buf, pos, end):
                     same = 0 if dec else _same(prefs, me, r1, L)
                     ctx = (left2_nz * 8 + _gap(t0, latest)) * 2
                     s = copies[ctx]
-                    same, x1, x2, x, pos = _code(dec, same, counted_prob(s), x1, x2, x, buf, pos, end)
-                    copies[ctx] = adapt_counted(s, same, _LIMIT)
+                    same, x1, x2, x, pos = _code(dec, same, _slow_prob(s), x1, x2, x, buf, pos, end)
+                    copies[ctx] = _adapt_slow(s, same)
                     if same:
                         source = 1
                     elif left2_nz and not _same(prefs, r1, r2, L):
                         same = 0 if dec else _same(prefs, me, r2, L)
                         ctx = (8 + _gap(t0, latest)) * 2 + 1
                         s = copies[ctx]
-                        same, x1, x2, x, pos = _code(dec, same, counted_prob(s), x1, x2, x, buf, pos, end)
-                        copies[ctx] = adapt_counted(s, same, _LIMIT)
+                        same, x1, x2, x, pos = _code(dec, same, _slow_prob(s), x1, x2, x, buf, pos, end)
+                        copies[ctx] = _adapt_slow(s, same)
                         if same:
                             source = 2
                 if source:
@@ -356,32 +418,38 @@ def code_kernel(raster, dec, invert, log2k, buf, pos, end):
                             if dec:
                                 raster[t0 + i, c] = 1
                             isi[c] = _isi_bucket(t0 + i - latest)
-                            _spiked(follow, ival, isi2, c, t0 + i - latest)
+                            _spiked(follow, ival, c, t0 + i - latest)
                             latest = t0 + i
                 else:
-                    rc = _rate_octave(t0, count[c])
+                    rc = _rate_class(t0, count[c])
                     i = 0
                     while i < L:
-                        # 3. bin mode while the channel is active (spiked within _ACTIVE bins): each
-                        # bin in the context of the time since the last spike, the last interval and
-                        # the two left neighbours' same bin: the hazard of a renewal process, bursts
-                        # included.
-                        while i < L and t0 + i - latest <= _ACTIVE and (ival[c] <= _ACTIVE or counted_prob(follow[_IVAL_INDEX[ival[c]]]) >= _FOLLOW_HIGH):
+                        # 3. bin mode while the channel is active (spiked within _ACTIVE bins, after
+                        # a short interval or one that is often followed by a short one): each bin
+                        # in the context of the exact time since the last spike, the last interval
+                        # and the two left neighbours' same bin: the hazard of a renewal process,
+                        # bursts included, refined by an APM.
+                        while i < L and t0 + i - latest <= _ACTIVE and (
+                                ival[c] <= _ACTIVE or counted_prob(follow[_IVAL_INDEX[ival[c]]]) >= _FOLLOW_HIGH):
                             t = t0 + i
                             bit = 0 if dec else _bin(raster, t, c, flip)
                             n1 = _bin(raster, t, c - 1, flip) if c >= 1 else 0
                             n2 = _bin(raster, t, c - 2, flip) if c >= 2 else 0
                             g = t - latest - 1
-                            ia = ((g * _IVALS + _IVAL_INDEX[ival[c]]) * 4 + isi2[c]) * 4 + (rc >> 1)
+                            ia = (g * _IVALS + _IVAL_INDEX[ival[c]]) * 4 + (rc >> 2)
                             ib = ((g * 2 + n1) * 2 + n2) * 5 + _pop(popc, c, i, i + 1, prev_density)
-                            p = _mix(bin_a, ia, bin_b, ib, bin_w, 3 * g, inputs)
-                            bit, x1, x2, x, pos = _code(dec, bit, p, x1, x2, x, buf, pos, end)
-                            _learn(bin_a, ia, bin_b, ib, bin_w, 3 * g, inputs, p, bit)
+                            gi = g * _IVALS + _IVAL_INDEX[ival[c]]
+                            p = _mix(bin_a, ia, bin_b, ib, bin_w, 3 * _IVAL_INDEX[ival[c]], inputs)
+                            pa, ai, aw = apm_predict(bin_apm, gi, stretch(p, STRETCH_TABLE))
+                            pf = clamp_prob((p + pa) >> 1)
+                            bit, x1, x2, x, pos = _code(dec, bit, pf, x1, x2, x, buf, pos, end)
+                            _learn(bin_a, ia, bin_b, ib, bin_w, 3 * _IVAL_INDEX[ival[c]], inputs, p, bit)
+                            apm_update(bin_apm, ai, aw, bit, _APM_RATE)
                             if bit:
                                 if dec:
                                     raster[t, c] = 1
                                 isi[c] = _isi_bucket(t - latest)
-                                _spiked(follow, ival, isi2, c, t - latest)
+                                _spiked(follow, ival, c, t - latest)
                                 latest = t
                             i += 1
                         if i == L:
@@ -390,12 +458,13 @@ def code_kernel(raster, dec, invert, log2k, buf, pos, end):
                         rest = 0 if dec else (1 if prefs[me, L] > prefs[me, i] else 0)
                         gap = _gap(t0 + i, latest)
                         nbs = left_nz * 2 + left2_nz
-                        after = 1 if i else 0
-                        ia = (gap * 8 + rc) * 2 + after
-                        ib = ((nbs * 5 + _pop(popc, c, i, L, prev_density)) * 8 + gap) * 2 + after
-                        p = _mix(flag_a, ia, flag_b, ib, flag_w, 3 * nbs, inputs)
+                        after = _level(L - i) + 1 if i else 0
+                        ia = (gap * 16 + rc) * _AFTER + after
+                        ib = ((nbs * 5 + _pop(popc, c, i, L, prev_density)) * 8 + gap) * _AFTER + after
+                        fw = 3 * (nbs * 2 + (1 if i else 0))
+                        p = _mix(flag_a, ia, flag_b, ib, flag_w, fw, inputs)
                         rest, x1, x2, x, pos = _code(dec, rest, p, x1, x2, x, buf, pos, end)
-                        _learn(flag_a, ia, flag_b, ib, flag_w, 3 * nbs, inputs, p, rest)
+                        _learn(flag_a, ia, flag_b, ib, flag_w, fw, inputs, p, rest)
                         if not rest:
                             break
                         # 5. binary search for the first spike of [i, L): "is it in the left half?"
@@ -406,7 +475,7 @@ def code_kernel(raster, dec, invert, log2k, buf, pos, end):
                             mid = a + ((b - a) >> 1)
                             lbit = 0 if dec else (1 if prefs[me, mid] > prefs[me, a] else 0)
                             level = _level(b - a)
-                            ia = (level * 8 + gap) * 8 + rc
+                            ia = (level * 8 + gap) * 16 + rc
                             ib = (level * 4 + _nb(prefs, c, left_nz, left2_nz, a, mid)) * 5 \
                                 + _pop(popc, c, a, mid, prev_density)
                             p = _mix(tree_a, ia, tree_b, ib, tree_w, 3 * level, inputs)
@@ -419,7 +488,7 @@ def code_kernel(raster, dec, invert, log2k, buf, pos, end):
                         if dec:
                             raster[t0 + a, c] = 1
                         isi[c] = _isi_bucket(t0 + a - latest)
-                        _spiked(follow, ival, isi2, c, t0 + a - latest)
+                        _spiked(follow, ival, c, t0 + a - latest)
                         latest = t0 + a
                         i = a + 1
             nz = 1 if latest >= t0 else 0
@@ -462,12 +531,20 @@ class AdaptiveCodec(SpikeCodec):
         size = int(bound * 1.05) + 4096
         # one kernel both ways: numba types it with writable arrays, so hand it writable ones
         bins = raster.view(np.uint8) if raster.flags.writeable else raster.view(np.uint8).copy()
-        while True:
-            out = np.empty(size, dtype=np.uint8)
-            end = code_kernel(bins, 0, int(invert), log2k, out, 0, 0)
-            if end <= size:
-                return bytes([int(invert), log2k]) + out[:end].tobytes()
-            size = end
+        best = None
+        # sparse rasters (blocks of 4 or more bins, where the kernel is fastest) are also coded
+        # with blocks twice as long and the smaller payload kept: long blocks suit quiet channels
+        # (fewer flags), short ones population structure; the decoder reads K from the payload
+        for k in (log2k, log2k + 1) if 2 <= log2k < MAX_LOG2_BLOCK else (log2k,):
+            while True:
+                out = np.empty(size, dtype=np.uint8)
+                end = code_kernel(bins, 0, int(invert), k, out, 0, 0)
+                if end <= size:
+                    break
+                size = end
+            if best is None or end < len(best) - 2:
+                best = bytes([int(invert), k]) + out[:end].tobytes()
+        return best
 
     def _decode(self, reader, T, N):
         flags = reader.u8("flags")
