@@ -303,6 +303,19 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
 
 
 @nb.njit(cache=True)
+def _lagged_sums(series, mean, max_lag, zero):
+    # accumulates in the type of ``zero``: exact for int64, sequential (so reproducible) for
+    # float64; centring inside the loop spares a copy of the series per channel
+    r = np.zeros(max_lag + 1, dtype=np.float64)
+    for i in range(max_lag + 1):
+        acc = zero
+        for t in range(i, series.shape[0]):
+            acc += (series[t] - mean) * (series[t - i] - mean)
+        r[i] = acc
+    return r
+
+
+@nb.njit(cache=True)
 def autocorrelation(series, mean, max_lag):
     """``r[i] = sum (x[t] - mean) * (x[t + i] - mean)`` for ``i = 0 .. max_lag`` (encoder side only).
 
@@ -311,30 +324,12 @@ def autocorrelation(series, mean, max_lag):
     and vectorise in any order; they cannot overflow while |x - mean| < 2**16 (at most 2**28
     samples a payload).  Wider int32 data falls back to float sums in sequential order.
     """
-    n = series.shape[0]
-    r = np.zeros(max_lag + 1, dtype=np.float64)
     widest = 0
-    for t in range(n):
+    for t in range(series.shape[0]):
         widest = max(widest, abs(series[t] - mean))
     if widest < 65536:
-        z = np.empty(n, dtype=np.int64)
-        for t in range(n):
-            z[t] = series[t] - mean
-        for i in range(max_lag + 1):
-            acc = 0
-            for t in range(i, n):
-                acc += z[t] * z[t - i]
-            r[i] = acc
-        return r
-    zf = np.empty(n, dtype=np.float64)
-    for t in range(n):
-        zf[t] = series[t] - mean
-    for i in range(max_lag + 1):
-        facc = 0.0
-        for t in range(i, n):
-            facc += zf[t] * zf[t - i]
-        r[i] = facc
-    return r
+        return _lagged_sums(series, mean, max_lag, 0)
+    return _lagged_sums(series, float(mean), max_lag, 0.0)
 
 
 @nb.njit(cache=True)

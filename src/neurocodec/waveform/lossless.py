@@ -162,20 +162,17 @@ class WaveformCodec(Codec):
         set_id, order = PRESETS[self.preset]
         head.append(set_id)
         levels = np.ascontiguousarray(levels.T)
-        series = levels.copy()
+        series = levels  # copied on the first channel that switches to cross-channel coding
         top = mapping.size - 1
-        lo = np.zeros(n_ch, dtype=np.int64)
-        hi = np.full(n_ch, top, dtype=np.int64)
-        coefs = np.zeros((n_ch, MAX_ORDER), dtype=np.int64)
-        orders = np.zeros(n_ch, dtype=np.int64)
-        shifts = np.zeros(n_ch, dtype=np.int64)
-        means = np.zeros(n_ch, dtype=np.int64)
+        lo, hi, coefs, orders, shifts, means = _channel_tables(n_ch, top)
         for c in range(n_ch):
             predictor = lpc(levels[c], order)
             if self.cross_channel and c > 0:
                 diff = levels[c] - levels[c - 1]
                 predictor_diff = lpc(diff, order)
                 if _residual_energy(diff, predictor_diff) < 0.8 * _residual_energy(levels[c], predictor):
+                    if series is levels:
+                        series = levels.copy()
                     series[c] = diff
                     lo[c], hi[c] = -top, top
                     predictor = predictor_diff
@@ -249,12 +246,7 @@ class WaveformCodec(Codec):
             raise CorruptStreamError(f"unknown parameter set {set_id}")
         params = np.array(PARAM_SETS[set_id], dtype=np.int64)
         top = mapping.size - 1
-        lo = np.zeros(n_ch, dtype=np.int64)
-        hi = np.full(n_ch, top, dtype=np.int64)
-        coefs = np.zeros((n_ch, MAX_ORDER), dtype=np.int64)
-        orders = np.zeros(n_ch, dtype=np.int64)
-        shifts = np.zeros(n_ch, dtype=np.int64)
-        means = np.zeros(n_ch, dtype=np.int64)
+        lo, hi, coefs, orders, shifts, means = _channel_tables(n_ch, top)
         for c in range(n_ch):
             tag, pos = _read_u8(data, pos)
             order = tag & 0x3F
@@ -306,6 +298,13 @@ class WaveformCodec(Codec):
         # C order: zarr reads a decoded chunk as raw memory
         samples = np.ascontiguousarray(mapping.to_samples(series.T, dtype))
         return ndarray_copy(samples if two_d else samples[:, 0], out)
+
+
+def _channel_tables(n_ch: int, top: int):
+    """Per-channel level range, LPC coefficients, orders, shifts and means, as the kernel takes them."""
+    return (np.zeros(n_ch, dtype=np.int64), np.full(n_ch, top, dtype=np.int64),
+            np.zeros((n_ch, MAX_ORDER), dtype=np.int64), np.zeros(n_ch, dtype=np.int64),
+            np.zeros(n_ch, dtype=np.int64), np.zeros(n_ch, dtype=np.int64))
 
 
 def _residual_energy(series: np.ndarray, fit) -> float:
