@@ -54,9 +54,16 @@ class Mapping:
         return np.searchsorted(self.values, samples).astype(np.int64)
 
     def to_samples(self, levels: np.ndarray, dtype) -> np.ndarray:
+        # Straight into the sample dtype: an int64 temporary of a whole block, freshly mapped
+        # memory for every payload, cost the decoder a tenth of its time.  The decoder has
+        # checked every level against the mapping's range, so neither form can go out of range
+        # (which is also why ``take`` may skip its own bounds check).
+        out = np.empty(levels.shape, dtype=dtype)
         if self.kind == OFFSET:
-            return (levels + self.offset).astype(dtype)
-        return self.values[levels].astype(dtype)
+            np.add(levels, self.offset, out=out, casting="unsafe")
+        else:
+            np.take(self.values.astype(dtype), levels, out=out, mode="clip")
+        return out
 
     def header(self) -> bytes:
         if self.kind == LADDER:
