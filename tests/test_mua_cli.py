@@ -136,3 +136,14 @@ def test_through_main_cli_when_wired(tmp_path, capsys):
     assert cli.main(["mua", "rtl", str(enc), "--out", str(tmp_path / "e.v")]) == 0
     assert cli.main(["mua", "report", str(tmp_path / "missing.npy")]) == 1
     assert capsys.readouterr().err.startswith("neurocodec: error:")
+
+
+def test_matlab_v73_files_get_a_clear_error(tmp_path):
+    from neurocodec.errors import InvalidConfigError
+    from neurocodec.mua.report import load_mua_data
+
+    path = tmp_path / "counts.mat"
+    path.write_bytes(b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Sat Nov 21 2026 HDF5 schema 1.00 ."
+                     .ljust(128, b" ") + b"\x89HDF\r\n\x1a\n")
+    with pytest.raises(InvalidConfigError, match="v7.3"):
+        load_mua_data(str(path), None, None, 4.5)

@@ -72,8 +72,17 @@ class MUAData:
 
 def _from_mat(path: Path, source_bin_ms: float | None) -> MUAData:
     try:
+        with open(path, "rb") as fh:
+            text_header = fh.read(116)
+    except OSError as exc:
+        raise InvalidConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if text_header.startswith(b"MATLAB 7.3"):
+        # v7.3 files are HDF5 containers, which scipy.io.loadmat does not read
+        raise InvalidConfigError(f"{path} is a MATLAB v7.3 (HDF5) file; save it with save(..., '-v7') "
+                                 "or export the counts as .npy")
+    try:
         mat = scipy.io.loadmat(path)
-    except (ValueError, OSError, NotImplementedError, MatReadError) as exc:
+    except (ValueError, OSError, MatReadError) as exc:
         raise InvalidConfigError(f"cannot read {path} as a MATLAB file: {exc}") from None
     try:
         return _parse_mat(mat, path, source_bin_ms)
