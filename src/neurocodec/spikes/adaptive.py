@@ -279,6 +279,15 @@ def _adapt_slow(state, bit):
 
 
 @nb.njit(inline="always", cache=True)
+def _code_slow(dec, bit, table, ctx, x1, x2, x, buf, pos, end):
+    """Code ``bit`` with the slow counter ``table[ctx]`` and adapt it; as :func:`_code` returns."""
+    s = table[ctx]
+    bit, x1, x2, x, pos = _code(dec, bit, _slow_prob(s), x1, x2, x, buf, pos, end)
+    table[ctx] = _adapt_slow(s, bit)
+    return bit, x1, x2, x, pos
+
+
+@nb.njit(inline="always", cache=True)
 def _mix(model_a, ia, model_b, ib, weights, wb, inputs):
     """Probability from two context models mixed in the logistic domain (weights chosen by ``wb``):
     a small context that learns fast and a large one that is sharp once learned, so adding
@@ -358,9 +367,7 @@ def code_kernel(raster, dec, invert, log2k, buf, pos, end):
                 # division (at one decision per bin, speed is what this path is for)
                 bit = 0 if dec else prefs[me, 1]
                 ctx = (left_nz * 2 + left2_nz) * 8 + _gap(t0, latest)
-                s = dense[ctx]
-                bit, x1, x2, x, pos = _code(dec, bit, _slow_prob(s), x1, x2, x, buf, pos, end)
-                dense[ctx] = _adapt_slow(s, bit)
+                bit, x1, x2, x, pos = _code_slow(dec, bit, dense, ctx, x1, x2, x, buf, pos, end)
                 if bit:
                     if dec:
                         raster[t0, c] = 1
@@ -377,14 +384,10 @@ def code_kernel(raster, dec, invert, log2k, buf, pos, end):
                         # only the left neighbour fired: a unit's edge or that neighbour's noise,
                         # which depends on where the channel sits (per-channel model)
                         ctx = c * 5 + _pop(popc, c, i, i + 1, prev_density)
-                        s = solo[ctx]
-                        bit, x1, x2, x, pos = _code(dec, bit, _slow_prob(s), x1, x2, x, buf, pos, end)
-                        solo[ctx] = _adapt_slow(s, bit)
+                        bit, x1, x2, x, pos = _code_slow(dec, bit, solo, ctx, x1, x2, x, buf, pos, end)
                     else:
                         ctx = ((n1 * 2 + n2) * 8 + _gap(t, latest)) * 5 + _pop(popc, c, i, i + 1, prev_density)
-                        s = guided[ctx]
-                        bit, x1, x2, x, pos = _code(dec, bit, _slow_prob(s), x1, x2, x, buf, pos, end)
-                        guided[ctx] = _adapt_slow(s, bit)
+                        bit, x1, x2, x, pos = _code_slow(dec, bit, guided, ctx, x1, x2, x, buf, pos, end)
                     if bit:
                         if dec:
                             raster[t, c] = 1
@@ -399,17 +402,13 @@ def code_kernel(raster, dec, invert, log2k, buf, pos, end):
                 if left_nz:
                     same = 0 if dec else _same(prefs, me, r1, L)
                     ctx = (left2_nz * 8 + _gap(t0, latest)) * 2
-                    s = copies[ctx]
-                    same, x1, x2, x, pos = _code(dec, same, _slow_prob(s), x1, x2, x, buf, pos, end)
-                    copies[ctx] = _adapt_slow(s, same)
+                    same, x1, x2, x, pos = _code_slow(dec, same, copies, ctx, x1, x2, x, buf, pos, end)
                     if same:
                         source = 1
                     elif left2_nz and not _same(prefs, r1, r2, L):
                         same = 0 if dec else _same(prefs, me, r2, L)
                         ctx = (8 + _gap(t0, latest)) * 2 + 1
-                        s = copies[ctx]
-                        same, x1, x2, x, pos = _code(dec, same, _slow_prob(s), x1, x2, x, buf, pos, end)
-                        copies[ctx] = _adapt_slow(s, same)
+                        same, x1, x2, x, pos = _code_slow(dec, same, copies, ctx, x1, x2, x, buf, pos, end)
                         if same:
                             source = 2
                 if source:
