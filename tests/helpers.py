@@ -107,3 +107,46 @@ def assert_bitflips_safe(data: bytes, decode, *, n_flips: int = 200, must_raise:
         else:
             assert not must_raise, f"flip of bit {bit} went undetected"
     return raised
+
+
+# --- Plain-Python readings of FORMAT.md, independent of the library's kernels ------------------
+# The golden-file tests decode payloads with these to show the spec alone is enough to reimplement
+# a decoder; they must not import the code they check.
+
+class SpecArithDecoder:
+    """The binary arithmetic decoder of FORMAT.md 3.1.6: 32-bit interval, 16-bit P(1), no carries."""
+
+    def __init__(self, data: bytes, pos: int):
+        self.data, self.pos = data, pos
+        self.x1, self.x2, self.x = 0, 0xFFFFFFFF, 0
+        for _ in range(4):
+            self.x = (self.x << 8) | self._byte()
+
+    def _byte(self) -> int:
+        byte = self.data[self.pos] if self.pos < len(self.data) else 0
+        self.pos += 1
+        return byte
+
+    def bit(self, p: int) -> int:
+        """Decode one bit coded with ``P(1) = p / 65536``."""
+        r = self.x2 - self.x1
+        split = self.x1 + (r >> 16) * p + (((r & 0xFFFF) * p) >> 16)
+        if self.x <= split:
+            bit, self.x2 = 1, split
+        else:
+            bit, self.x1 = 0, split + 1
+        while ((self.x1 ^ self.x2) & 0xFF000000) == 0:
+            self.x1 = (self.x1 << 8) & 0xFFFFFFFF
+            self.x2 = ((self.x2 << 8) & 0xFFFFFFFF) | 0xFF
+            self.x = ((self.x << 8) & 0xFFFFFFFF) | self._byte()
+        return bit
+
+
+_SPEC_RATE = [131072 // (2 * n + 3) for n in range(256)]
+
+
+def spec_adapt_counted(state: int, bit: int, limit: int) -> int:
+    """The counted estimator as FORMAT.md states it: ``p << 8 | n``, rate 2/(2n + 3), n capped at ``limit``."""
+    p, n = state >> 8, state & 0xFF
+    p = min(max(p + ((((65536 if bit else 0) - p) * _SPEC_RATE[n]) >> 16), 1), 65535)
+    return (p << 8) | min(n + 1, limit)

@@ -12,6 +12,7 @@ import pathlib
 
 import numpy as np
 import pytest
+from helpers import SpecArithDecoder, spec_adapt_counted
 
 from neurocodec.errors import NeurocodecError, UnsupportedVersionError
 from neurocodec.mua import MUACodec
@@ -76,9 +77,6 @@ def test_mua_worked_example_in_the_docs():
 
 
 # --- FORMAT.md as plain Python: an independent reading of the spec ----------------------
-
-_RATE = [131072 // (2 * n + 3) for n in range(256)]
-
 
 def _uvarint(data, pos):
     value = shift = 0
@@ -147,14 +145,7 @@ def _spec_decode_huffman(data, pos, bins, channels, S):
 
 
 def _spec_decode_arith(data, pos, bins, channels, S):
-    def byte():
-        nonlocal pos
-        pos += 1
-        return data[pos - 1] if pos - 1 < len(data) else 0
-
-    x1, x2, x = 0, 0xFFFFFFFF, 0
-    for _ in range(4):
-        x = (x << 8) | byte()
+    coder = SpecArithDecoder(data, pos)
     state = {}
     prev = [0] * channels
     out = []
@@ -165,23 +156,15 @@ def _spec_decode_arith(data, pos, bins, channels, S):
             for k in range(S - 1):
                 key = (c, prev[c], k)
                 s = state.get(key, 32768 << 8)
-                p, n = s >> 8, s & 0xFF
-                r = x2 - x1
-                xmid = x1 + (r >> 16) * p + (((r & 0xFFFF) * p) >> 16)
-                bit = 1 if x <= xmid else 0
-                x1, x2 = (x1, xmid) if bit else (xmid + 1, x2)
-                while (x1 ^ x2) & 0xFF000000 == 0:
-                    x1, x2 = (x1 << 8) & 0xFFFFFFFF, ((x2 << 8) & 0xFFFFFFFF) | 0xFF
-                    x = ((x << 8) & 0xFFFFFFFF) | byte()
-                p = min(max(p + ((((65536 if bit else 0) - p) * _RATE[n]) >> 16), 1), 65535)
-                state[key] = (p << 8) | min(n + 1, 60)
+                bit = coder.bit(s >> 8)
+                state[key] = spec_adapt_counted(s, bit, 60)
                 if not bit:
                     break
                 v += 1
             row.append(v)
             prev[c] = v
         out.append(row)
-    assert pos == len(data)
+    assert coder.pos == len(data)
     return out
 
 

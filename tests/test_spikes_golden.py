@@ -12,6 +12,7 @@ import pathlib
 
 import numpy as np
 import pytest
+from helpers import SpecArithDecoder, spec_adapt_counted
 
 from neurocodec import spikes
 from neurocodec.entropy import varint
@@ -95,37 +96,10 @@ def test_isi_worked_example_in_the_docs():
 
 # --- FORMAT.md 3.2.0.1 as plain Python: an independent reading of the spec -----------
 
-_RATE = [131072 // (2 * n + 3) for n in range(256)]
-
-
-def _learn(state, bit):
-    p, n = state >> 8, state & 0xFF
-    p = min(max(p + ((((65536 if bit else 0) - p) * _RATE[n]) >> 16), 1), 65535)
-    return (p << 8) | min(n + 1, 254)
-
-
 def _spec_decode_arith(data, pos, count, n_kinds):
     """Mode-1 integer section per the spec; returns (values, end position)."""
-    def byte():
-        nonlocal pos
-        pos += 1
-        return data[pos - 1] if pos - 1 < len(data) else 0
-
-    x1, x2, x = 0, 0xFFFFFFFF, 0
-    for _ in range(4):
-        x = (x << 8) | byte()
-
-    def decide(p):
-        nonlocal x1, x2, x
-        r = x2 - x1
-        xmid = x1 + (r >> 16) * p + (((r & 0xFFFF) * p) >> 16)
-        bit = 1 if x <= xmid else 0
-        x1, x2 = (x1, xmid) if bit else (xmid + 1, x2)
-        while (x1 ^ x2) & 0xFF000000 == 0:
-            x1, x2 = (x1 << 8) & 0xFFFFFFFF, ((x2 << 8) & 0xFFFFFFFF) | 0xFF
-            x = ((x << 8) & 0xFFFFFFFF) | byte()
-        return bit
-
+    coder = SpecArithDecoder(data, pos)
+    decide = coder.bit
     ctx, prev, out = {}, [0] * n_kinds, []
     for i in range(count):
         kind = i % n_kinds
@@ -134,7 +108,7 @@ def _spec_decode_arith(data, pos, count, n_kinds):
             key = ("unary", kind, prev[kind], b)
             state = ctx.get(key, 32768 << 8)
             bit = decide(min(max(state >> 8, 64), 65472))
-            ctx[key] = _learn(state, bit)
+            ctx[key] = spec_adapt_counted(state, bit, 254)
             if not bit:
                 break
             b += 1
@@ -143,11 +117,11 @@ def _spec_decode_arith(data, pos, count, n_kinds):
             key = ("mant", kind, b, j)
             state = ctx.get(key, 32768 << 8)
             bit = decide(min(max(state >> 8, 64), 65472))
-            ctx[key] = _learn(state, bit)
+            ctx[key] = spec_adapt_counted(state, bit, 254)
             u = (u << 1) | bit
         out.append(u - 1)
         prev[kind] = min(b, 11)
-    return out, pos
+    return out, coder.pos
 
 
 ARITH = [e for e in PAYLOADS if e["codec"] != "streaming" and e["shape"][0] * e["shape"][1]]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import SpecArithDecoder
 
 from neurocodec.entropy.models import SQUASH_TABLE, STRETCH_TABLE
 from neurocodec.waveform import WaveformCodec
@@ -166,32 +167,6 @@ def _bucket(v: int) -> int:
     return min(max(2 * k + ((v >> (k - 2)) & 1 if k >= 2 else 0) - 6, 0), 23)
 
 
-class _ArithDecoder:
-    def __init__(self, data: bytes, pos: int):
-        self.data, self.pos = data, pos
-        self.x1, self.x2, self.x = 0, 0xFFFFFFFF, 0
-        for _ in range(4):
-            self.x = (self.x << 8) | self._byte()
-
-    def _byte(self) -> int:
-        byte = self.data[self.pos] if self.pos < len(self.data) else 0
-        self.pos += 1
-        return byte
-
-    def bit(self, p: int) -> int:
-        r = self.x2 - self.x1
-        split = self.x1 + (r >> 16) * p + (((r & 0xFFFF) * p) >> 16)
-        if self.x <= split:
-            bit, self.x2 = 1, split
-        else:
-            bit, self.x1 = 0, split + 1
-        while ((self.x1 ^ self.x2) & 0xFF000000) == 0:
-            self.x1 = (self.x1 << 8) & 0xFFFFFFFF
-            self.x2 = ((self.x2 << 8) & 0xFFFFFFFF) | 0xFF
-            self.x = ((self.x << 8) & 0xFFFFFFFF) | self._byte()
-        return bit
-
-
 def spec_decode(data: bytes) -> np.ndarray:
     """Decode a version 1 payload by 3.1.6 (valid payloads only: the checks of 3.1.7 are asserts)."""
     h = parse_header(data)
@@ -207,7 +182,7 @@ def spec_decode(data: bytes) -> np.ndarray:
     set_id = h["param_set"]
     mag_rate, apm_shift, smooth, mixed, bias_rate, group = PARAM_SETS[set_id]
     model = [int(v) for v in PRIORS[set_id]]
-    coder = _ArithDecoder(data, h["coded_at"])
+    coder = SpecArithDecoder(data, h["coded_at"])
     raw, raw_pos = h["raw"], 0
 
     def raw_bits(n: int) -> int:
