@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from neurocodec import container
-from neurocodec.errors import NeurocodecError
+from neurocodec.errors import NeurocodecError, UnsupportedVersionError
 from neurocodec.synthetic import recording as neural_like
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -79,6 +79,18 @@ def assert_truncation_raises(data: bytes, decode, kinds=(NeurocodecError,)) -> N
     for n in _prefix_lengths(len(data)):
         with pytest.raises(kinds):
             decode(data[:n])
+
+
+def assert_golden_damage_raises(data: bytes, decode) -> None:
+    """A golden payload's damage is typed: every prefix and a trailing byte raise, a newer version byte
+    (the first byte of every payload) raises :class:`UnsupportedVersionError`."""
+    for cut in range(len(data)):
+        with pytest.raises(NeurocodecError):
+            decode(data[:cut])
+    with pytest.raises(NeurocodecError):
+        decode(data + b"\x00")
+    with pytest.raises(UnsupportedVersionError):
+        decode(bytes([data[0] + 1]) + data[1:])
 
 
 def flipped(data: bytes, bit: int) -> bytes:

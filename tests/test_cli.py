@@ -1,7 +1,6 @@
 import json
 import zipfile
 
-import numpy as np
 import pytest
 
 from neurocodec.cli import main

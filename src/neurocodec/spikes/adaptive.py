@@ -279,6 +279,16 @@ def _adapt_slow(state, bit):
 
 
 @nb.njit(inline="always", cache=True)
+def _record_spike(dec, raster, t, c, latest, isi, follow, ival):
+    """Channel ``c`` spiked at bin ``t``: store it (decoder) and update its interval state; returns ``t``."""
+    if dec:
+        raster[t, c] = 1
+    isi[c] = _isi_bucket(t - latest)
+    _spiked(follow, ival, c, t - latest)
+    return t
+
+
+@nb.njit(inline="always", cache=True)
 def _code_slow(dec, bit, table, ctx, x1, x2, x, buf, pos, end):
     """Code ``bit`` with the slow counter ``table[ctx]`` and adapt it; as :func:`_code` returns."""
     s = table[ctx]
@@ -389,11 +399,7 @@ def code_kernel(raster, dec, invert, log2k, buf, pos, end):
                         ctx = ((n1 * 2 + n2) * 8 + _gap(t, latest)) * 5 + _pop(popc, c, i, i + 1, prev_density)
                         bit, x1, x2, x, pos = _code_slow(dec, bit, guided, ctx, x1, x2, x, buf, pos, end)
                     if bit:
-                        if dec:
-                            raster[t, c] = 1
-                        isi[c] = _isi_bucket(t - latest)
-                        _spiked(follow, ival, c, t - latest)
-                        latest = t
+                        latest = _record_spike(dec, raster, t, c, latest, isi, follow, ival)
             else:
                 # 2. copy decisions: is this block a copy of channel c-1's (or else of c-2's, when
                 # that differs from c-1's)?  Cheap when contacts share a unit only now and then;
@@ -445,11 +451,7 @@ def code_kernel(raster, dec, invert, log2k, buf, pos, end):
                             _learn(bin_a, ia, bin_b, ib, bin_w, 3 * _IVAL_INDEX[ival[c]], inputs, p, bit)
                             apm_update(bin_apm, ai, aw, bit, _APM_RATE)
                             if bit:
-                                if dec:
-                                    raster[t, c] = 1
-                                isi[c] = _isi_bucket(t - latest)
-                                _spiked(follow, ival, c, t - latest)
-                                latest = t
+                                latest = _record_spike(dec, raster, t, c, latest, isi, follow, ival)
                             i += 1
                         if i == L:
                             break
