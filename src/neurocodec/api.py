@@ -16,7 +16,8 @@ DEFAULT_CODEC = "waveform"
 _NPY_MAGIC = b"\x93NUMPY"
 
 
-def compress(array, codec: str = DEFAULT_CODEC, *, block_rows: int | None = None, **config) -> bytes:
+def compress(array, codec: str = DEFAULT_CODEC, *, block_rows: int | None = None, threads: int | None = None,
+             **config) -> bytes:
     """Compress ``array`` into a standalone neurocodec stream.
 
     Parameters
@@ -27,6 +28,8 @@ def compress(array, codec: str = DEFAULT_CODEC, *, block_rows: int | None = None
         Registered codec name (see :func:`neurocodec.codecs`); ``"waveform"`` by default.
     block_rows : int, optional
         Rows per independently decodable block (default: about 4 M elements per block).
+    threads : int, optional
+        Threads that code blocks in parallel (default: every core); the bytes do not depend on it.
     **config
         Codec parameters, e.g. ``preset="fast"``.
 
@@ -38,13 +41,17 @@ def compress(array, codec: str = DEFAULT_CODEC, *, block_rows: int | None = None
     >>> bool((neurocodec.decompress(data) == x).all())
     True
     """
-    return container.pack(registry.make_codec(codec, **config), np.asarray(array), block_rows=block_rows)
+    return container.pack(registry.make_codec(codec, **config), np.asarray(array), block_rows=block_rows,
+                          threads=threads)
 
 
 def decompress(data, *, start: int | None = None, stop: int | None = None,
-               max_bytes: int = container.DEFAULT_MAX_BYTES) -> np.ndarray:
-    """Decode a stream made by :func:`compress`; ``start``/``stop`` select rows (only their blocks are decoded)."""
-    return container.unpack(data, start=start, stop=stop, max_bytes=max_bytes)
+               max_bytes: int = container.DEFAULT_MAX_BYTES, threads: int | None = None) -> np.ndarray:
+    """Decode a stream made by :func:`compress`; ``start``/``stop`` select rows (only their blocks are decoded).
+
+    Blocks are decoded on ``threads`` threads (default: every core).
+    """
+    return container.unpack(data, start=start, stop=stop, max_bytes=max_bytes, threads=threads)
 
 
 def inspect(data) -> dict:
@@ -52,7 +59,8 @@ def inspect(data) -> dict:
     return container.inspect(data)
 
 
-def encode_bytes(data: bytes, codec: str = DEFAULT_CODEC, *, name: str = "<input>", **config) -> bytes:
+def encode_bytes(data: bytes, codec: str = DEFAULT_CODEC, *, name: str = "<input>", threads: int | None = None,
+                 **config) -> bytes:
     """Compress the bytes of a WAV or ``.npy`` file; :func:`decode_bytes` gives the same bytes back for a WAV."""
     codec_obj = registry.make_codec(codec, **config)
     if data[:6] == _NPY_MAGIC:
@@ -60,15 +68,15 @@ def encode_bytes(data: bytes, codec: str = DEFAULT_CODEC, *, name: str = "<input
             array = np.load(io.BytesIO(data), allow_pickle=False)
         except ValueError as exc:
             raise InvalidConfigError(f"{name}: unreadable .npy file: {exc}") from None
-        return container.pack(codec_obj, array)
+        return container.pack(codec_obj, array, threads=threads)
     parsed = wav.parse(data, name)
-    return container.pack(codec_obj, parsed.samples, extra=wav.sidecar(parsed))
+    return container.pack(codec_obj, parsed.samples, extra=wav.sidecar(parsed), threads=threads)
 
 
-def decode_bytes(data: bytes, *, name: str = "<input>") -> bytes:
+def decode_bytes(data: bytes, *, name: str = "<input>", threads: int | None = None) -> bytes:
     """Inverse of :func:`encode_bytes`: the original WAV bytes, or an ``.npy`` file for array input."""
     header = container.read_header(data, what=name)
-    samples = container.unpack_header(data, header, what=name)
+    samples = container.unpack_header(data, header, what=name, threads=threads)
     if header.extra:
         return wav.from_sidecar(header.extra, samples, name)
     out = io.BytesIO()

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import registry
+from . import parallel, registry
 from .entropy.varint import uvarint_bytes
 from .errors import CorruptStreamError, InvalidConfigError, TruncatedStreamError, UnsupportedVersionError
 
@@ -114,8 +114,12 @@ def _block_rows_for(shape: tuple, block_rows: int | None) -> int:
     return int(block_rows)
 
 
-def pack(codec, array: np.ndarray, *, block_rows: int | None = None, extra: bytes = b"") -> bytes:
-    """Frame ``codec.encode`` of ``array`` (split along axis 0 into blocks) as a standalone stream."""
+def pack(codec, array: np.ndarray, *, block_rows: int | None = None, extra: bytes = b"",
+         threads: int | None = None) -> bytes:
+    """Frame ``codec.encode`` of ``array`` (split along axis 0 into blocks) as a standalone stream.
+
+    Blocks are coded on ``threads`` threads (``None``: every core); the bytes do not depend on it.
+    """
     name = codec.codec_id[len(registry.PREFIX):] if codec.codec_id.startswith(registry.PREFIX) else None
     if name is None or registry.codec_class(name) is not type(codec):
         raise InvalidConfigError(f"codec {codec.codec_id!r} is not a registered neurocodec codec")
@@ -123,7 +127,8 @@ def pack(codec, array: np.ndarray, *, block_rows: int | None = None, extra: byte
     if array.ndim < 1 or array.ndim > _MAX_NDIM:
         raise InvalidConfigError(f"expected an array with 1 to {_MAX_NDIM} dimensions, got shape {array.shape}")
     rows = _block_rows_for(array.shape, block_rows)
-    payloads = [bytes(codec.encode(array[start:start + rows])) for start in range(0, array.shape[0], rows)]
+    payloads = parallel.map_ordered(lambda start: bytes(codec.encode(array[start:start + rows])),
+                                    range(0, array.shape[0], rows), threads)
 
     config = json.dumps(registry.non_default_config(codec), sort_keys=True, separators=(",", ":")).encode()
     if config == b"{}":
@@ -222,14 +227,17 @@ def _codec_for(header: Header, what: str):
 
 
 def unpack(data, *, start: int | None = None, stop: int | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
-           what: str = "stream") -> np.ndarray:
-    """Decode a container, or only rows ``start:stop`` of it (only the blocks that hold them are decoded)."""
+           what: str = "stream", threads: int | None = None) -> np.ndarray:
+    """Decode a container, or only rows ``start:stop`` of it (only the blocks that hold them are decoded).
+
+    Blocks are decoded on ``threads`` threads (``None``: every core).
+    """
     header = read_header(data, what=what)
-    return unpack_header(data, header, start=start, stop=stop, max_bytes=max_bytes, what=what)
+    return unpack_header(data, header, start=start, stop=stop, max_bytes=max_bytes, what=what, threads=threads)
 
 
 def unpack_header(data, header: Header, *, start: int | None = None, stop: int | None = None,
-                  max_bytes: int = DEFAULT_MAX_BYTES, what: str = "stream") -> np.ndarray:
+                  max_bytes: int = DEFAULT_MAX_BYTES, what: str = "stream", threads: int | None = None) -> np.ndarray:
     """:func:`unpack` for a header already read with :func:`read_header`."""
     first, last, _ = slice(start, stop).indices(header.shape[0])
     last = max(first, last)
@@ -245,12 +253,16 @@ def unpack_header(data, header: Header, *, start: int | None = None, stop: int |
     if last == first:
         return out
     view = memoryview(data).cast("B")
+    wanted_blocks = []
     row = 0
     for index, block in enumerate(header.blocks):
         block_first, block_last = row, row + block.rows
         row = block_last
-        if block_last <= first or block_first >= last:
-            continue
+        if block_first < last and block_last > first:
+            wanted_blocks.append((index, block, block_first, block_last))
+
+    def decode_block(item) -> None:
+        index, block, block_first, block_last = item
         payload = view[block.offset:block.offset + block.size]
         if zlib.crc32(payload) & 0xFFFFFFFF != block.crc32:
             raise CorruptStreamError(f"{what}: block {index} CRC mismatch (payload damaged)")
@@ -265,6 +277,8 @@ def unpack_header(data, header: Header, *, start: int | None = None, stop: int |
             )
         lo, hi = max(first, block_first), min(last, block_last)
         out[lo - first:hi - first] = decoded[lo - block_first:hi - block_first]
+
+    parallel.map_ordered(decode_block, wanted_blocks, threads)
     return out
 
 

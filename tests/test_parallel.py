@@ -1,0 +1,104 @@
+"""Blocks coded on several threads: the same bytes and arrays as on one, errors as on one."""
+
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import neurocodec
+from neurocodec import container, parallel
+from neurocodec.cli import build_parser, main
+from neurocodec.errors import CorruptStreamError, InvalidConfigError
+from neurocodec.evaluate import default_jobs
+from neurocodec.synthetic import recording
+
+
+def test_map_ordered_keeps_order_and_uses_several_threads():
+    seen = set()
+    barrier = threading.Barrier(2, timeout=10)
+
+    def work(i):
+        seen.add(threading.get_ident())
+        if i < 2:
+            barrier.wait()  # only passes if two items run at the same time
+        return i * i
+
+    assert parallel.map_ordered(work, range(7), threads=2) == [i * i for i in range(7)]
+    assert len(seen) == 2
+
+
+def test_map_ordered_raises_the_first_failure_in_order():
+    def work(i):
+        if i in (3, 5):
+            raise ValueError(f"item {i}")
+        return i
+
+    for threads in (1, 2, 4):
+        with pytest.raises(ValueError, match="item 3"):
+            parallel.map_ordered(work, range(8), threads=threads)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True])
+def test_threads_must_be_a_positive_integer(bad):
+    with pytest.raises(InvalidConfigError, match="threads must be a positive integer"):
+        parallel.resolve_threads(bad)
+    with pytest.raises(InvalidConfigError, match="threads must be a positive integer"):
+        neurocodec.compress(np.zeros(10, np.int16), threads=bad)
+
+
+def test_none_means_every_core():
+    assert parallel.resolve_threads(None) == parallel.available_cores() >= 1
+
+
+@settings(max_examples=15, deadline=None)
+@given(rows=st.integers(1, 3000), channels=st.integers(1, 5), block_rows=st.integers(1, 900),
+       preset=st.sampled_from(["max", "fast"]), seed=st.integers(0, 2**16))
+def test_bytes_and_arrays_do_not_depend_on_the_thread_count(rows, channels, block_rows, preset, seed):
+    x = recording(rows, channels=channels, seed=seed) if channels > 1 else recording(rows, seed=seed)
+    one = neurocodec.compress(x, preset=preset, block_rows=block_rows, threads=1)
+    for threads in (2, 3, None):
+        assert neurocodec.compress(x, preset=preset, block_rows=block_rows, threads=threads) == one
+        np.testing.assert_array_equal(neurocodec.decompress(one, threads=threads), x)
+    lo, hi = rows // 3, rows - rows // 4
+    np.testing.assert_array_equal(neurocodec.decompress(one, start=lo, stop=hi, threads=2), x[lo:hi])
+
+
+def test_spike_codec_blocks_in_parallel():
+    rng = np.random.default_rng(5)
+    raster = rng.random((4000, 16)) < 0.02
+    one = neurocodec.compress(raster, "spikes_adaptive", block_rows=300, threads=1)
+    assert neurocodec.compress(raster, "spikes_adaptive", block_rows=300, threads=2) == one
+    np.testing.assert_array_equal(neurocodec.decompress(one, threads=2), raster)
+
+
+def test_a_damaged_block_gives_the_same_error_on_any_thread_count():
+    x = recording(6000, channels=3, seed=9)
+    data = bytearray(neurocodec.compress(x, block_rows=500, threads=1))
+    header = container.read_header(bytes(data))
+    for index in (4, 9):  # damage two blocks: the first in order is the one reported
+        block = header.blocks[index]
+        data[block.offset + block.size // 2] ^= 0x10
+    for threads in (1, 2, 4):
+        with pytest.raises(CorruptStreamError, match="block 4 CRC mismatch"):
+            neurocodec.decompress(bytes(data), threads=threads)
+
+
+def test_cli_threads_option(tmp_path):
+    x = recording(5000, channels=4, seed=2)
+    src = tmp_path / "x.npy"
+    np.save(src, x)
+    outs = []
+    for threads in ("1", "2"):
+        packed, restored = tmp_path / f"x{threads}.nc", tmp_path / f"y{threads}.npy"
+        assert main(["encode", str(src), str(packed), "--threads", threads]) == 0
+        assert main(["decode", str(packed), str(restored), "--threads", threads]) == 0
+        np.testing.assert_array_equal(np.load(restored), x)
+        outs.append(packed.read_bytes())
+    assert outs[0] == outs[1]
+
+
+def test_eval_jobs_default_to_the_core_count():
+    assert build_parser().parse_args(["eval", "somewhere"]).jobs is None
+    assert default_jobs() == parallel.available_cores()
