@@ -37,6 +37,10 @@ def _codec_args(p: argparse.ArgumentParser) -> None:
                    help="codec parameter (repeatable)")
 
 
+def _threads_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=int, default=None, help="threads coding blocks (default: one per core)")
+
+
 def _config(args) -> dict:
     config = _parse_options(args.options)
     if args.preset:
@@ -66,7 +70,8 @@ def _write_output(path: str, data: bytes) -> None:
 def cmd_encode(args) -> int:
     from . import api
 
-    data = api.encode_bytes(_read_input(args.input), args.codec, name=args.input, **_config(args))
+    data = api.encode_bytes(_read_input(args.input), args.codec, name=args.input, threads=args.threads,
+                            **_config(args))
     _write_output(args.output, data)
     return 0
 
@@ -74,7 +79,7 @@ def cmd_encode(args) -> int:
 def cmd_decode(args) -> int:
     from . import api
 
-    _write_output(args.output, api.decode_bytes(_read_input(args.input), name=args.input))
+    _write_output(args.output, api.decode_bytes(_read_input(args.input), name=args.input, threads=args.threads))
     return 0
 
 
@@ -198,11 +203,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", help="input file, - for stdin")
     p.add_argument("output", help="output file, - for stdout")
     _codec_args(p)
+    _threads_arg(p)
     p.set_defaults(func=cmd_encode)
 
     p = sub.add_parser("decode", help="decompress to the original WAV (or .npy)")
     p.add_argument("input", help="compressed file, - for stdin")
     p.add_argument("output", help="output file, - for stdout")
+    _threads_arg(p)
     p.set_defaults(func=cmd_decode)
 
     p = sub.add_parser("inspect", help="header fields and byte accounting of a compressed file")
@@ -212,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="round-trip every WAV in a folder or data.zip and report the ratio")
     p.add_argument("data", help="folder of .wav files or the challenge's data.zip")
-    p.add_argument("--jobs", type=int, default=1, help="processes (default 1)")
+    p.add_argument("--jobs", type=int, default=None, help="processes (default: one per core)")
     p.add_argument("--csv", default="neurocodec-eval.csv", help="per-file CSV (default neurocodec-eval.csv)")
     p.add_argument("--json", action="store_true", help="last line of output: one JSON object")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
