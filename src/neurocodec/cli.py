@@ -133,26 +133,26 @@ def cmd_eval(args) -> int:
 
 
 def cmd_challenge_exe(args) -> int:
+    import tempfile
+
     from . import challenge
     from .io import wav
     from .synthetic import SAMPLE_RATE, recording
 
-    enc, dec = challenge.write_executables(args.dir)
-    print(f"wrote {enc} and {dec}")
-    sample = args.check
-    if sample is None:
-        sample = Path(args.dir) / ".neurocodec-check.wav"
-        from .io.atomic import write_atomic
-
-        write_atomic(sample, wav.write_bytes(recording(SAMPLE_RATE * 5, seed=7), SAMPLE_RATE))
-    challenge.time_pair(args.dir, sample)  # first run fills the numba cache
-    timing = challenge.time_pair(args.dir, sample)
-    if args.check is None:
-        Path(sample).unlink()
+    enc, dec = challenge.write_executables(args.dir, args.preset)
+    print(f"wrote {enc} and {dec} (preset {args.preset}; {challenge.shipped_bytes(args.dir)} bytes in all)")
+    with tempfile.TemporaryDirectory() as tmp:
+        sample = args.check
+        if sample is None:
+            sample = Path(tmp) / "check.wav"
+            sample.write_bytes(wav.write_bytes(recording(SAMPLE_RATE * 5, seed=7), SAMPLE_RATE))
+        timing = challenge.time_pair(args.dir, sample, runs=3)
     if not timing["identical"]:
         raise NeurocodecError(f"the executables did not round-trip {sample}: {timing['stderr']}")
-    print(f"one encode + decode process pair: {timing['pair_wall_s']:.2f} s wall "
-          f"(encode {timing['encode_wall_s']:.2f} s, decode {timing['decode_wall_s']:.2f} s), round trip identical")
+    print(f"one encode + decode process pair on {sample}: {timing['pair_cpu_s']:.3f} s CPU, "
+          f"{timing['pair_wall_s']:.3f} s wall (encode {timing['encode_cpu_s']:.3f} s CPU, decode "
+          f"{timing['decode_cpu_s']:.3f} s CPU; best of 3), ratio "
+          f"{timing['original_bytes'] / timing['compressed_bytes']:.3f}, round trip identical")
     return 0
 
 
@@ -228,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("challenge-exe", help="write ./encode and ./decode for the challenge's eval.sh")
     p.add_argument("dir", help="directory to write the executables into")
+    p.add_argument("--preset", choices=["max", "fast"], default="max", help="waveform preset (default max)")
     p.add_argument("--check", help="WAV file to time one encode + decode pair on (default: synthetic)")
     p.set_defaults(func=cmd_challenge_exe)
 
