@@ -100,6 +100,29 @@ def _take_int16(levels_p, n, table_p, table_n, out_p):
     return 0
 
 
+@nb.njit(cache=True)
+def sample_range(samples, out):
+    """``out = (min, max)`` of a non-empty series."""
+    lo = hi = samples[0]
+    for i in range(1, samples.shape[0]):
+        v = samples[i]
+        if v < lo:
+            lo = v
+        elif v > hi:
+            hi = v
+    out[0] = lo
+    out[1] = hi
+
+
+def _sample_range(samples_p, n, out_p):
+    sample_range(carray(samples_p, n), carray(out_p, 2))
+    return 0
+
+
+def _total(levels_p, n):
+    return carray(levels_p, n).sum()
+
+
 def _entries():
     from numba.pycc.compiler import ExportEntry
 
@@ -110,6 +133,8 @@ def _entries():
     entries.append(ExportEntry("nc_autocorrelation", _I64(_PI64, _I64, _I64, _I64, _PF64), _autocorrelation))
     entries.append(ExportEntry("nc_map_through", _I64(_PI16, _I64, _PI64, _I64, _I64, _PI64), _map_through))
     entries.append(ExportEntry("nc_take_int16", _I64(_PI64, _I64, _PI64, _I64, _PI16), _take_int16))
+    entries.append(ExportEntry("nc_sample_range", _I64(_PI16, _I64, _PI64), _sample_range))
+    entries.append(ExportEntry("nc_total", _I64(_PI64, _I64), _total))
     return entries
 
 

@@ -206,7 +206,7 @@ class Codec:
         for name, args in (("nc_encode_max", "piipppppipipppiiipipp"), ("nc_decode_max", "piipppppipipppiiipipp"),
                            ("nc_encode_fast", "piipppppipipppiiipipp"), ("nc_decode_fast", "piipppppipipppiiipipp"),
                            ("nc_autocorrelation", "piiip"), ("nc_map_through", "pipiip"),
-                           ("nc_take_int16", "pipip")):
+                           ("nc_take_int16", "pipip"), ("nc_sample_range", "pip"), ("nc_total", "pi")):
             fn = getattr(lib, name)
             # numba's calling convention: status = fn(&result, &exception, args...)
             fn.argtypes = [p, p] + [p if a == "p" else i for a in args]
@@ -226,7 +226,9 @@ class Codec:
         n = len(samples)
         if n == 0:
             return b"\x02\x00\x00", None, 1
-        lo, hi = min(samples), max(samples)
+        bounds = array("q", [0, 0])
+        self._call("nc_sample_range", _address(samples), n, _address(bounds))
+        lo, hi = bounds
         if lo == hi:
             return b"\x02" + _uvarint(_zigzag(lo)) + b"\x00", None, 1
         if lo >= self.ladder[0] and hi <= self.ladder[-1]:
@@ -248,7 +250,7 @@ class Codec:
     def _lpc(self, levels: array, order: int):
         """lossless.lpc: the same float operations in the same order, so the same coefficients."""
         n = len(levels)
-        mu = round(sum(levels) / n)
+        mu = round(self._call("nc_total", _address(levels), n) / n)
         order = min(order, n // 4)
         if order <= 0:
             return mu, 0, []
