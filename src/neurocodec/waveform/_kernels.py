@@ -366,7 +366,7 @@ def residual_energy(series, mean, coefs, shift):
     return total
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _lagged_sums(series, mean, max_lag, zero):
     # accumulates in the type of ``zero``: exact for int64, sequential (so reproducible) for
     # float64; centring inside the loop spares a copy of the series per channel
@@ -379,7 +379,7 @@ def _lagged_sums(series, mean, max_lag, zero):
     return r
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def autocorrelation(series, mean, max_lag):
     """``r[i] = sum (x[t] - mean) * (x[t + i] - mean)`` for ``i = 0 .. max_lag`` (encoder side only).
 
@@ -396,7 +396,7 @@ def autocorrelation(series, mean, max_lag):
     return _lagged_sums(series, float(mean), max_lag, 0.0)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def map_through(samples, index, offset, out):
     """``out = index[samples + offset]``; False as soon as a sample maps to -1 (not in the table)."""
     flat = samples.ravel()
