@@ -102,3 +102,16 @@ def test_cli_threads_option(tmp_path):
 def test_eval_jobs_default_to_the_core_count():
     assert build_parser().parse_args(["eval", "somewhere"]).jobs is None
     assert default_jobs() == parallel.available_cores()
+
+
+def test_the_numcodecs_codec_codes_chunks_from_several_threads():
+    """zarr codes chunks on its own threads: one codec object, the same bytes as coded alone."""
+    from neurocodec.waveform import WaveformCodec
+
+    codec = WaveformCodec(preset="fast")
+    chunks = [recording(3000, channels=4, seed=s) for s in range(6)]
+    alone = [codec.encode(c) for c in chunks]
+    assert parallel.map_ordered(codec.encode, chunks, threads=3) == alone
+    decoded = parallel.map_ordered(codec.decode, alone, threads=3)
+    for got, want in zip(decoded, chunks):
+        np.testing.assert_array_equal(got, want)
