@@ -229,3 +229,30 @@ def test_eval_dev_recordings_lossless(tmp_path, capsys):
     assert rc == 0
     assert summary["files"] == 195 and summary["lossless"] is True
     assert summary["ratio"] > 3.0
+
+
+def test_standalone_decoder_rejects_every_damaged_stream_with_its_error(runtime):
+    standalone, codec = runtime
+    data = api.encode_bytes(wav.write_bytes(recording(4000, seed=8), RATE), preset="fast")
+    rng = np.random.default_rng(0)
+    for cut in sorted(set(rng.integers(0, len(data), 60).tolist()) | {0, 1, 4, 5, len(data) - 1}):
+        with pytest.raises(standalone.StandaloneError):
+            codec.decode_wav(data[:cut])
+    for bit in rng.integers(0, 8 * len(data), 60):
+        damaged = bytearray(data)
+        damaged[bit // 8] ^= 1 << (bit % 8)
+        with pytest.raises(standalone.StandaloneError):
+            codec.decode_wav(bytes(damaged))
+
+
+@settings(max_examples=60, deadline=None)
+@given(junk=st.binary(max_size=80), keep=st.integers(0, 60))
+def test_standalone_encoder_takes_what_the_library_takes_or_says_why(runtime, junk, keep):
+    """Arbitrary bytes after a WAV prefix: a StandaloneError, or the library's bytes."""
+    standalone, codec = runtime
+    data = wav.write_bytes(recording(100, seed=1), RATE)[:keep] + junk
+    try:
+        packed = codec.encode_wav(data, "max")
+    except standalone.StandaloneError:
+        return
+    assert packed == api.encode_bytes(data)

@@ -139,7 +139,7 @@ def cmd_challenge_exe(args) -> int:
     from .io import wav
     from .synthetic import SAMPLE_RATE, recording
 
-    enc, dec = challenge.write_executables(args.dir, args.preset)
+    enc, dec = challenge.write_executables(args.dir, args.preset, cpu="" if args.portable else "host")
     print(f"wrote {enc} and {dec} (preset {args.preset}; {challenge.shipped_bytes(args.dir)} bytes in all)")
     with tempfile.TemporaryDirectory() as tmp:
         sample = args.check
@@ -230,6 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", help="directory to write the executables into")
     p.add_argument("--preset", choices=["max", "fast"], default="max", help="waveform preset (default max)")
     p.add_argument("--check", help="WAV file to time one encode + decode pair on (default: synthetic)")
+    p.add_argument("--portable", action="store_true",
+                   help="native code for any CPU of this architecture (default: tuned for this machine's)")
     p.set_defaults(func=cmd_challenge_exe)
 
     p = sub.add_parser("demo", help="compress a synthetic recording (or a folder of WAVs) and print ratio and speed")
