@@ -32,10 +32,11 @@ import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
+from numcodecs.compat import ensure_contiguous_ndarray
 
 from . import registry
 from .entropy.varint import uvarint_bytes
-from .errors import CorruptStreamError, InvalidConfigError, TruncatedStreamError, UnsupportedVersionError
+from .errors import CorruptStreamError, InvalidConfigError, NeurocodecError, TruncatedStreamError, UnsupportedVersionError
 
 MAGIC = b"NCDC"
 VERSION = 1
@@ -74,6 +75,36 @@ def parse_dtype(text, what: str) -> np.dtype:
             f"{what}: dtype {text!r} is not one neurocodec stores (bool, int, uint or float, 1-8 bytes)"
         )
     return np.dtype(text)
+
+
+def payload_bytes(buf, what: str) -> bytes:
+    """The bytes of a payload given as any buffer (bytes, bytearray, NumPy array, array.array)."""
+    if isinstance(buf, bytes):
+        return buf
+    try:
+        return ensure_contiguous_ndarray(buf).view(np.uint8).tobytes()
+    except (TypeError, ValueError) as exc:
+        raise InvalidConfigError(f"{what}: cannot read a payload from {type(buf).__name__}: {exc}") from None
+
+
+def decode_target(out, shape: tuple, dtype: np.dtype, fortran: bool, what: str):
+    """The array a codec's decode writes into: ``out`` itself when it has the decoded shape, else a view
+    of its bytes in the payload's dtype and memory order (numcodecs passes flat buffers too); None
+    without ``out``.  Checked before decoding, so a wrong ``out`` costs no work."""
+    if out is None:
+        return None
+    if isinstance(out, np.ndarray) and out.shape == shape:
+        if out.dtype.kind not in "biuf":
+            raise InvalidConfigError(f"{what}: out has dtype {out.dtype}, the payload holds {dtype}")
+        return out
+    try:
+        flat = ensure_contiguous_ndarray(out)
+    except (TypeError, ValueError) as exc:
+        raise InvalidConfigError(f"{what}: out cannot be written: {exc}") from None
+    if flat.nbytes != shape[0] * shape[1] * dtype.itemsize:
+        raise InvalidConfigError(f"{what}: out holds {flat.nbytes} bytes, the payload's {dtype} array {shape} "
+                                 f"needs {shape[0] * shape[1] * dtype.itemsize}")
+    return flat.view(np.uint8).view(dtype).reshape(shape, order="F" if fortran else "C")
 
 
 def default_output_cap(stream_bytes: int) -> int:
@@ -279,6 +310,8 @@ def _codec_for(header: Header, what: str):
         return registry.make_codec(header.codec_name, **header.config)
     except InvalidConfigError as exc:
         raise CorruptStreamError(f"{what}: stored codec config is not accepted: {exc}") from None
+    except NeurocodecError:   # an unknown codec is a newer build's stream
+        raise
     except (TypeError, ValueError, OverflowError, KeyError, IndexError) as exc:
         # a codec's __init__ that does not validate some forged value: still the stream's fault
         raise CorruptStreamError(f"{what}: stored codec config is not accepted: {exc}") from None

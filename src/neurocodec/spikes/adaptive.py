@@ -227,8 +227,9 @@ def _nb(prefs, c, left_nz, left2_nz, a, b):
 
 @nb.njit(inline="always", cache=True)
 def _bin(raster, t, c, flip):
-    """Bin (t, c) in the coded domain as an int64: uint8 arithmetic would wrap without the JIT."""
-    return np.int64(raster[t, c]) ^ flip
+    """Bin (t, c) in the coded domain as an int64 0 or 1 (uint8 arithmetic would wrap without the JIT;
+    a byte other than 0/1 must not reach the context indices it feeds)."""
+    return np.int64(raster[t, c] != 0) ^ flip
 
 
 @nb.njit(inline="always", cache=True)

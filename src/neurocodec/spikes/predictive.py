@@ -56,7 +56,7 @@ def ema_transform(src, shift, threshold, decoding):
     for t in range(T):
         for c in range(N):
             pred = 1 if rate[c] >= threshold else 0
-            bit = np.int64(src[t, c])
+            bit = np.int64(src[t, c] != 0)
             truth = bit ^ (pred & decoding)
             dst[t, c] = bit ^ pred
             rate[c] += ((truth << 16) - rate[c]) >> shift
@@ -81,7 +81,7 @@ def lfsr_transform(src, shift, seed, init_rate, decoding):
         for c in range(N):
             s = lfsr_step(s)
             pred = 1 if s < rate[c] else 0
-            bit = np.int64(src[t, c])
+            bit = np.int64(src[t, c] != 0)
             truth = bit ^ (pred & decoding)
             dst[t, c] = bit ^ pred
             if truth:
