@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MEMORY_CAP = 512 << 20
 CPU_CAP_S = 2.0
 SPIKES = [f"spikes_{n}" for n in spikes.list_codecs()]
-MUA = [("mua", {"S": 4}), ("mua", {"S": 3, "coder": "arithmetic"})]
+MUA = [("mua", {"S": 4}), ("mua", {"S": 4, "coder": "arithmetic"})]
 
 
 def bounded(fn, *args, **kwargs):
@@ -127,8 +127,12 @@ def _zarr_cases():
 @pytest.mark.parametrize(("name", "config", "arr"), list(_zarr_cases()), ids=lambda v: v if isinstance(v, str) else "")
 def test_zarr_format_2_round_trips_either_order(name, config, arr, order):
     zarr = pytest.importorskip("zarr")
-    z = zarr.create_array(store={}, shape=arr.shape, chunks=(24, 4), dtype=arr.dtype, zarr_format=2,
-                          compressor=_codec(name, config), order=order)
+    if hasattr(zarr, "create_array"):   # zarr 3, writing format 2
+        z = zarr.create_array(store={}, shape=arr.shape, chunks=(24, 4), dtype=arr.dtype, zarr_format=2,
+                              compressors=_codec(name, config), order=order)
+    else:
+        z = zarr.create(shape=arr.shape, chunks=(24, 4), dtype=arr.dtype, compressor=_codec(name, config),
+                        order=order)
     z[:] = arr
     np.testing.assert_array_equal(z[:], arr)
 
@@ -219,8 +223,7 @@ def test_forged_container_fields_raise_typed_errors():
         v2 = bytes(_codec("spikes_isi").encode(np.zeros((4, 2), np.float32)))
         cases.append(_forge(b"spikes_isi", b"", dtype, (4, 2), 4, [v2]))
     for data in cases:
-        with pytest.raises(NeurocodecError):
-            bounded(container.unpack, data)
+        assert isinstance(bounded(container.unpack, data), NeurocodecError)
 
 
 def test_container_output_cap():
