@@ -386,3 +386,31 @@ def test_mutation_campaign_gives_only_typed_errors():
     assert set(result["counts"]) == set(fuzz.TARGETS)
     for tally in result["counts"].values():
         assert sum(tally.values()) == 150 and all(k == "ok" or k.startswith("typed:") for k in tally)
+
+
+# ---------------------------------------------------------------------------- golden payloads of version 2
+
+
+def _golden_v2():
+    import hashlib
+
+    for family in ("spikes", "mua"):
+        folder = ROOT / "tests" / "fixtures" / family / "v2"
+        manifest = json.loads((folder / "manifest.json").read_text())
+        for entry in manifest["payloads"]:
+            data = (folder / f"{entry['name']}.bin").read_bytes()
+            assert (len(data), hashlib.sha256(data).hexdigest()) == (entry["size"], entry["sha256"]), \
+                f"{entry['name']} was edited; golden files are never rewritten"
+            codec = _codec("spikes_" + entry["codec"]) if family == "spikes" else _codec("mua", entry["config"])
+            yield entry["name"], codec, data, np.load(folder / f"{entry['name']}.npy", allow_pickle=False)
+
+
+@pytest.mark.parametrize(("name", "codec", "data", "expected"), list(_golden_v2()), ids=lambda v: v if isinstance(v, str) else "")
+def test_golden_v2_payloads(name, codec, data, expected):
+    from helpers import assert_golden_damage_raises
+
+    decoded = codec.decode(data)
+    assert decoded.dtype == expected.dtype and decoded.flags.f_contiguous == expected.flags.f_contiguous
+    np.testing.assert_array_equal(decoded, expected)
+    assert bytes(codec.encode(expected)) == data
+    assert_golden_damage_raises(data, codec.decode, unsupported=3)
