@@ -61,6 +61,12 @@ def _codec(name, config=None):
     return numcodecs.get_codec({"id": "neurocodec." + name, **(config or {})})
 
 
+def _warm(codec, sample):
+    """Load ``codec``'s compiled kernels (and lazy imports) before a decode is measured."""
+    codec.decode(codec.encode(sample))
+    return codec
+
+
 # ---------------------------------------------------------------------------- memory layouts
 
 
@@ -141,26 +147,27 @@ def test_zarr_format_2_round_trips_either_order(name, config, arr, order):
 
 
 def test_issue_reproducers_are_bounded_typed_errors():
-    adaptive = bounded(_codec("spikes_adaptive").decode, bytes.fromhex("010180808080080008"))
-    assert isinstance(adaptive, CorruptStreamError)
-    mua = _codec("mua", {"coder": "arithmetic"})
+    adaptive = _warm(_codec("spikes_adaptive"), _raster())
+    assert isinstance(bounded(adaptive.decode, bytes.fromhex("010180808080080008")), CorruptStreamError)
+    mua = _warm(_codec("mua", {"coder": "arithmetic"}), np.ones((5, 2), np.uint8))
     for tail in (bytes(1000), bytes(100_000)):
         assert isinstance(bounded(mua.decode, bytes.fromhex("0101037c7531f8f59eb187010102") + tail),
                           NeurocodecError)
     for name in SPIKES:
         for T, N in ((2**33, 1), (2**31, 2), (2**27, 16), (2**62, 2**62)):
             forged = bytes([1]) + uvarint_bytes(T) + uvarint_bytes(N) + bytes(6)
-            assert isinstance(bounded(_codec(name).decode, forged), NeurocodecError), (name, T, N)
+            assert isinstance(bounded(_warm(_codec(name), _raster()).decode, forged), NeurocodecError), (name, T, N)
 
 
 @pytest.mark.parametrize("name", SPIKES)
 def test_forged_spike_sizes_with_long_payloads_stop_early(name):
     # a plausible raster size and a long tail of zeros or 0xFF: the decoder must not run for T * N
+    codec = _warm(_codec(name), _raster())
     for T, N in ((2**25, 1), (2**12, 2**13)):
         for fill in (b"\x00", b"\xff"):
             for head in (bytes([0, 0]), bytes([0, 8]), bytes([1, 0]), bytes([0]), bytes([1])):
                 forged = bytes([1]) + uvarint_bytes(T) + uvarint_bytes(N) + head + fill * 9000
-                bounded(_codec(name).decode, forged)
+                bounded(codec.decode, forged)
 
 
 def test_default_caps_are_shared_by_encoder_and_decoder():
@@ -222,6 +229,8 @@ def test_forged_container_fields_raise_typed_errors():
     for dtype in (b"V8", b"<m8", b"<f8", b"<c16", b"<U8", b"|S8", b"<i2"):   # never cast bool to another dtype
         v2 = bytes(_codec("spikes_isi").encode(np.zeros((4, 2), np.float32)))
         cases.append(_forge(b"spikes_isi", b"", dtype, (4, 2), 4, [v2]))
+    for name, sample in (("spikes_isi", _raster()), ("spikes_delta", _raster()), ("mua", np.ones((3, 2), np.uint8))):
+        _warm(_codec(name), sample)
     for data in cases:
         assert isinstance(bounded(container.unpack, data), NeurocodecError)
 
@@ -414,3 +423,14 @@ def test_golden_v2_payloads(name, codec, data, expected):
     np.testing.assert_array_equal(decoded, expected)
     assert bytes(codec.encode(expected)) == data
     assert_golden_damage_raises(data, codec.decode, unsupported=3)
+
+
+def test_codec_configs_from_metadata_are_validated():
+    bad = [("spikes_isi", {"x": 1}), ("spikes_delta", {"group_size": 2**63}), ("spikes_delta", {"group_size": "8"}),
+           ("spikes_delta", {"group_size": 8, "extra": 0}), ("spikes_streaming", {"window": 1.5}),
+           ("spikes_predictive", {"shift": 2**70}), ("mua", {"hist_samples": 2**64}), ("mua", {"sort": "no"}),
+           ("mua", {"bin_ms": float("inf")}), ("mua", {"encoders": [[1, 2, 2**70]]}), ("mua", {"S": 3.0}),
+           ("mua", {"unknown": 1})]
+    for name, config in bad:
+        with pytest.raises(InvalidConfigError):
+            _codec(name, config)

@@ -151,16 +151,20 @@ class MUACodec(Codec):
 
     codec_id = "neurocodec.mua"
 
-    def __init__(self, S=3, bin_ms=50, encoders=None, hist_samples=64, sort=True, coder="huffman"):
+    def __init__(self, S=3, bin_ms=50, encoders=None, hist_samples=64, sort=True, coder="huffman", **unknown):
+        if unknown:   # from zarr metadata, say: a config error, not a TypeError
+            raise InvalidConfigError(f"{self.codec_id} does not take {', '.join(map(repr, sorted(unknown)))}")
         self.S = check_S(S)
         if isinstance(bin_ms, bool) or not isinstance(bin_ms, (int, float, np.integer, np.floating)) \
-                or not bin_ms > 0:
+                or not 0 < bin_ms < math.inf:
             raise InvalidConfigError(f"bin_ms must be a positive number, got {bin_ms!r}")
         self.bin_ms = bin_ms
         enc = default_encoders(self.S) if encoders is None else check_encoders(encoders, self.S)
         self._encoders = enc
         self.encoders = enc.tolist()
         self.hist_samples = _check_hist_samples(hist_samples)
+        if not isinstance(sort, (bool, np.bool_)):
+            raise InvalidConfigError(f"sort must be true or false, got {sort!r}")
         self.sort = bool(sort)
         if coder not in CODERS:
             raise InvalidConfigError(f"coder must be one of {CODERS}, got {coder!r}")

@@ -79,6 +79,12 @@ def as_raster(spikes) -> np.ndarray:
     return np.ascontiguousarray(arr != 0)
 
 
+def refuse_unknown(codec_id: str, unknown: dict) -> None:
+    """Parameters a codec does not take (from zarr metadata, say) are a config error, not a TypeError."""
+    if unknown:
+        raise InvalidConfigError(f"{codec_id} does not take {', '.join(map(repr, sorted(unknown)))}")
+
+
 def _is_fortran(arr: np.ndarray) -> bool:
     return arr.ndim == 2 and arr.flags.f_contiguous and not arr.flags.c_contiguous
 
@@ -232,6 +238,9 @@ class SpikeCodec(Codec):
     """
 
     codec_id = "neurocodec.spikes"
+
+    def __init__(self, **unknown):
+        refuse_unknown(self.codec_id, unknown)
 
     @property
     def name(self) -> str:

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import CorruptStreamError, InvalidConfigError
 from ..registry import register_codec
-from .base import MAX_DIM_V2, SpikeCodec, encode_uints
+from .base import MAX_DIM_V2, SpikeCodec, encode_uints, refuse_unknown
 from .isi import decode_intervals_section, raster_to_ints
 
 
@@ -43,7 +43,8 @@ class DeltaCodec(SpikeCodec):
 
     codec_id = "neurocodec.spikes_delta"
 
-    def __init__(self, group_size: int = 8):
+    def __init__(self, group_size: int = 8, **unknown):
+        refuse_unknown(self.codec_id, unknown)
         if isinstance(group_size, bool) or not isinstance(group_size, (int, np.integer)) \
                 or not 1 <= group_size <= MAX_DIM_V2:
             raise InvalidConfigError(f"group_size must be an integer in [1, 2**48], got {group_size!r}")
