@@ -327,8 +327,12 @@ class SpikeCodec(Codec):
         data = container.pack(self, raster, block_rows=rows)
         return data, SpikeResult.measure(self.name, raster, len(data))
 
-    def decompress(self, data, T: int | None = None, N: int | None = None) -> np.ndarray:
-        """Decode a stream made by :meth:`compress`; a given ``T`` or ``N`` must match the stream's."""
+    def decompress(self, data, T: int | None = None, N: int | None = None, *,
+                   max_output_bytes: int | None = None) -> np.ndarray:
+        """Decode a stream made by :meth:`compress`; a given ``T`` or ``N`` must match the stream's.
+
+        ``max_output_bytes`` as for :func:`neurocodec.decompress` (a very sparse raster compresses
+        beyond the default 4096:1 cap; say how large it may be)."""
         header = container.read_header(data, what=self.codec_id)
         if header.codec_id != self.codec_id:
             raise InvalidConfigError(f"the stream was written by {header.codec_id}, not {self.codec_id}")
@@ -339,7 +343,7 @@ class SpikeCodec(Codec):
         for label, given, stored in (("T", T, header.shape[0]), ("N", N, header.shape[1])):
             if given is not None and int(given) != stored:
                 raise CorruptStreamError(f"{self.codec_id}: caller expects {label} = {given}, stream has {stored}")
-        return container.unpack_header(data, header, what=self.codec_id)
+        return container.unpack_header(data, header, max_output_bytes=max_output_bytes, what=self.codec_id)
 
     @abstractmethod
     def _encode(self, raster: np.ndarray) -> bytes:
