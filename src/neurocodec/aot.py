@@ -73,6 +73,14 @@ def _autocorrelation(series_p, n, mean, max_lag, out_p):
     return 0
 
 
+def _levinson(r_p, order, out_p):
+    a = K.levinson(carray(r_p, order + 1), order)
+    out = carray(out_p, order)
+    for i in range(order):
+        out[i] = a[i]
+    return 0
+
+
 @nb.njit(cache=True)
 def map_flat(samples, index, offset, out):
     """``K.map_through`` for 1-D input: its ``ravel`` would need numba's C helper library at run time."""
@@ -131,6 +139,7 @@ def _entries():
         for decode, way in ((False, "encode"), (True, "decode")):
             entries.append(ExportEntry(f"nc_{way}_{tag}", _CODER_SIG, _coder_entry(K.coder(mixed, decode))))
     entries.append(ExportEntry("nc_autocorrelation", _I64(_PI64, _I64, _I64, _I64, _PF64), _autocorrelation))
+    entries.append(ExportEntry("nc_levinson", _I64(_PF64, _I64, _PF64), _levinson))
     entries.append(ExportEntry("nc_map_through", _I64(_PI16, _I64, _PI64, _I64, _I64, _PI64), _map_through))
     entries.append(ExportEntry("nc_take_int16", _I64(_PI64, _I64, _PI64, _I64, _PI16), _take_int16))
     entries.append(ExportEntry("nc_sample_range", _I64(_PI16, _I64, _PI64), _sample_range))

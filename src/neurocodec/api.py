@@ -10,7 +10,7 @@ import numpy as np
 from . import container, registry
 from .errors import InvalidConfigError, NeurocodecError
 from .io import wav
-from .io.atomic import write_atomic
+from .io.atomic import refuse_overwriting_input, write_atomic
 
 DEFAULT_CODEC = "waveform"
 _NPY_MAGIC = b"\x93NUMPY"
@@ -46,12 +46,17 @@ def compress(array, codec: str = DEFAULT_CODEC, *, block_rows: int | None = None
 
 
 def decompress(data, *, start: int | None = None, stop: int | None = None,
-               max_bytes: int = container.DEFAULT_MAX_BYTES, threads: int | None = None) -> np.ndarray:
+               max_output_bytes: int | None = None, max_bytes: int | None = None,
+               threads: int | None = None) -> np.ndarray:
     """Decode a stream made by :func:`compress`; ``start``/``stop`` select rows (only their blocks are decoded).
 
-    Blocks are decoded on ``threads`` threads (default: every core).
+    ``max_output_bytes`` caps the decoded size; by default a stream may decode to 64 MiB or to 4096
+    times its own length, whichever is more (at most 16 GiB), so a small forged stream cannot ask
+    for gigabytes.  ``max_bytes`` is its former name.  Blocks are decoded on ``threads`` threads
+    (default: every core).
     """
-    return container.unpack(data, start=start, stop=stop, max_bytes=max_bytes, threads=threads)
+    return container.unpack(data, start=start, stop=stop, max_output_bytes=max_output_bytes, max_bytes=max_bytes,
+                            threads=threads)
 
 
 def inspect(data) -> dict:
@@ -91,15 +96,23 @@ def _read(path, what: str) -> bytes:
         raise NeurocodecError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
 
 
-def encode_file(src, dst, codec: str = DEFAULT_CODEC, **config) -> int:
-    """Compress the WAV (or ``.npy``) file ``src`` into ``dst`` atomically; returns the bytes written."""
+def encode_file(src, dst, codec: str = DEFAULT_CODEC, *, force: bool = False, **config) -> int:
+    """Compress the WAV (or ``.npy``) file ``src`` into ``dst`` atomically; returns the bytes written.
+
+    ``dst`` naming ``src`` itself (same path, hard link or symlink) is refused unless ``force``.
+    """
+    refuse_overwriting_input(src, dst, force)
     out = encode_bytes(_read(src, "input"), codec, name=str(src), **config)
     write_atomic(dst, out)
     return len(out)
 
 
-def decode_file(src, dst) -> int:
-    """Decompress ``src`` into ``dst`` atomically (byte-identical to the original WAV); returns bytes written."""
+def decode_file(src, dst, *, force: bool = False) -> int:
+    """Decompress ``src`` into ``dst`` atomically (byte-identical to the original WAV); returns bytes written.
+
+    ``dst`` naming ``src`` itself is refused unless ``force``.
+    """
+    refuse_overwriting_input(src, dst, force)
     out = decode_bytes(_read(src, "input"), name=str(src))
     write_atomic(dst, out)
     return len(out)

@@ -67,9 +67,17 @@ def _write_output(path: str, data: bytes) -> None:
     write_atomic(path, data)
 
 
+def _refuse_same_file(args) -> None:
+    from .io.atomic import refuse_overwriting_input
+
+    if "-" not in (args.input, args.output):
+        refuse_overwriting_input(args.input, args.output, args.force)
+
+
 def cmd_encode(args) -> int:
     from . import api
 
+    _refuse_same_file(args)
     data = api.encode_bytes(_read_input(args.input), args.codec, name=args.input, threads=args.threads,
                             **_config(args))
     _write_output(args.output, data)
@@ -79,6 +87,7 @@ def cmd_encode(args) -> int:
 def cmd_decode(args) -> int:
     from . import api
 
+    _refuse_same_file(args)
     _write_output(args.output, api.decode_bytes(_read_input(args.input), name=args.input, threads=args.threads))
     return 0
 
@@ -117,8 +126,9 @@ def cmd_eval(args) -> int:
     from . import evaluate
 
     config = _config(args)
-    results = evaluate.evaluate(args.data, args.codec, config, jobs=args.jobs, progress=not args.no_progress)
-    evaluate.write_csv(results, args.csv)
+    with evaluate.CsvLog(args.csv) as log:
+        results = evaluate.evaluate(args.data, args.codec, config, jobs=args.jobs, progress=not args.no_progress,
+                                    on_result=log.write)
     summary = evaluate.summarize(results, evaluate.codec_size_bytes(args.codec))
     summary["codec"] = args.codec
     summary["config"] = config
@@ -202,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("encode", help="compress a WAV (or .npy) file")
     p.add_argument("input", help="input file, - for stdin")
     p.add_argument("output", help="output file, - for stdout")
+    p.add_argument("--force", action="store_true", help="allow the output to replace the input file")
     _codec_args(p)
     _threads_arg(p)
     p.set_defaults(func=cmd_encode)
@@ -209,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("decode", help="decompress to the original WAV (or .npy)")
     p.add_argument("input", help="compressed file, - for stdin")
     p.add_argument("output", help="output file, - for stdout")
+    p.add_argument("--force", action="store_true", help="allow the output to replace the input file")
     _threads_arg(p)
     p.set_defaults(func=cmd_decode)
 

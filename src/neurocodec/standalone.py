@@ -93,9 +93,12 @@ def _address(buf) -> int:
 def _canonical_head(rate: int, bits: int, channels: int, frames: int) -> bytes:
     align = channels * bits // 8
     size = frames * align
-    return (b"RIFF" + struct.pack("<I", 36 + size) + b"WAVEfmt "
-            + struct.pack("<IHHIIHH", 16, 1, channels, rate, rate * align, align, bits)
-            + b"data" + struct.pack("<I", size))
+    try:
+        return (b"RIFF" + struct.pack("<I", 36 + size) + b"WAVEfmt "
+                + struct.pack("<IHHIIHH", 16, 1, channels, rate, rate * align, align, bits)
+                + b"data" + struct.pack("<I", size))
+    except struct.error:
+        raise StandaloneError(f"a WAV header cannot hold {frames} frames at {rate} Hz") from None
 
 
 def parse_wav(data: bytes, name: str):
@@ -205,7 +208,7 @@ class Codec:
         self._fns = {}
         for name, args in (("nc_encode_max", "piipppppipipppiiipipp"), ("nc_decode_max", "piipppppipipppiiipipp"),
                            ("nc_encode_fast", "piipppppipipppiiipipp"), ("nc_decode_fast", "piipppppipipppiiipipp"),
-                           ("nc_autocorrelation", "piiip"), ("nc_map_through", "pipiip"),
+                           ("nc_autocorrelation", "piiip"), ("nc_levinson", "pip"), ("nc_map_through", "pipiip"),
                            ("nc_take_int16", "pipip"), ("nc_sample_range", "pip"), ("nc_total", "pi")):
             fn = getattr(lib, name)
             # numba's calling convention: status = fn(&result, &exception, args...)
@@ -248,7 +251,7 @@ class Codec:
         return b"\x02" + _uvarint(_zigzag(lo)) + _uvarint(span - 1), array("q", [v - lo for v in samples]), span
 
     def _lpc(self, levels: array, order: int):
-        """lossless.lpc: the same float operations in the same order, so the same coefficients."""
+        """lossless.lpc (lossless: near = 0) on the same kernels, so the same coefficients."""
         n = len(levels)
         mu = round(self._call("nc_total", _address(levels), n) / n)
         order = min(order, n // 4)
@@ -259,20 +262,8 @@ class Codec:
         if r[0] <= 0:
             return mu, 0, []
         r[0] *= 1.0 + 1e-6
-        a = [0.0] * order
-        err = r[0]
-        for i in range(order):
-            dot = 0.0
-            for j in range(i):
-                dot += a[j] * r[i - j]
-            k = (r[i + 1] - dot) / err
-            prev = a[:i]
-            a[i] = k
-            for j in range(i):
-                a[j] = prev[j] - k * prev[i - 1 - j]
-            err *= 1.0 - k * k
-            if err <= 0:
-                break
+        a = array("d", bytes(8 * order))
+        self._call("nc_levinson", _address(r), order, _address(a))
         if not all(math.isfinite(v) for v in a):
             return mu, 0, []
         peak = max(abs(v) for v in a)
@@ -519,7 +510,7 @@ def _write_atomic(path: str, data: bytes) -> None:
     # as neurocodec.io.atomic: a failed run never leaves a half-written output
     directory, base = os.path.split(os.path.abspath(path))
     tmp = os.path.join(directory, f".{base}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # less the umask, as open() gives
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
