@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -79,14 +80,32 @@ def encode_bytes(data: bytes, codec: str = DEFAULT_CODEC, *, name: str = "<input
 
 
 def decode_bytes(data: bytes, *, name: str = "<input>", threads: int | None = None) -> bytes:
-    """Inverse of :func:`encode_bytes`: the original WAV bytes, or an ``.npy`` file for array input."""
+    """Inverse of :func:`encode_bytes`: the original WAV bytes, or an ``.npy`` file for array input.
+
+    A lossy stream (``near > 0``, the hybrid codec) gives a file of the same format whose samples
+    are the reconstruction, and says so with a :class:`LossyDecodeWarning`.
+    """
     header = container.read_header(data, what=name)
     samples = container.unpack_header(data, header, what=name, threads=threads)
+    bound = container.lossy_bound(header)
+    if bound is not None:
+        warnings.warn(LossyDecodeWarning(f"{name} is lossy ({_describe(bound)}): the decoded file is not the original"),
+                      stacklevel=2)
     if header.extra:
         return wav.from_sidecar(header.extra, samples, name)
     out = io.BytesIO()
     np.save(out, samples, allow_pickle=False)
     return out.getvalue()
+
+
+class LossyDecodeWarning(UserWarning):
+    """A lossy stream was decoded to a file: its samples are a reconstruction, not the original."""
+
+
+def _describe(bound: dict) -> str:
+    if "max_abs_error" in bound:
+        return f"every sample within +-{bound['max_abs_error']} {bound.get('unit', 'levels')}"
+    return bound.get("description", "lossy")
 
 
 def _read(path, what: str) -> bytes:

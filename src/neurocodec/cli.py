@@ -88,7 +88,14 @@ def cmd_decode(args) -> int:
     from . import api
 
     _refuse_same_file(args)
-    _write_output(args.output, api.decode_bytes(_read_input(args.input), name=args.input, threads=args.threads))
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", api.LossyDecodeWarning)
+        out = api.decode_bytes(_read_input(args.input), name=args.input, threads=args.threads)
+    _write_output(args.output, out)
+    for w in caught:
+        print(f"neurocodec: note: {w.message}", file=sys.stderr)
     return 0
 
 
@@ -104,6 +111,12 @@ def cmd_inspect(args) -> int:
     print(f"codec           {info['codec_id']}  {json.dumps(info['config']) if info['config'] else '(defaults)'}")
     print(f"array           {info['dtype']} {tuple(info['shape'])}, {info['raw_bytes']} bytes raw")
     print(f"blocks          {len(info['blocks'])} of up to {info['block_rows']} rows")
+    if info["lossy"] is None:
+        print("fidelity        lossless")
+    else:
+        from .api import _describe
+
+        print(f"fidelity        LOSSY: {_describe(info['lossy'])}")
     print(f"bytes           {b['total']} total = {b['header']} framing + {b['extra']} side data "
           f"+ {b['payload']} payload  (ratio {info['ratio']:.4f} vs raw)")
     for i, blk in enumerate(info["blocks"]):

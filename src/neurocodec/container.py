@@ -419,4 +419,11 @@ def inspect(data, *, what: str = "stream") -> dict:
         },
         "raw_bytes": raw,
         "ratio": raw / header.total_bytes if header.total_bytes else float("nan"),
+        "lossy": lossy_bound(header),
     }
+
+
+def lossy_bound(header: Header) -> dict | None:
+    """None when the stream decodes to its input exactly, else what its codec guarantees (its ``lossy``)."""
+    codec = registry.make_codec(header.codec_name, **header.config)
+    return getattr(codec, "lossy", None)

@@ -182,9 +182,12 @@ class WaveformCodec(Codec):
                 "near": self.near}
 
     @property
-    def max_error(self) -> int:
-        """The bound on |decoded - original| in levels: 0 for lossless."""
-        return self.near
+    def lossy(self) -> dict | None:
+        """None when decoding gives the input back exactly, else what the decoder guarantees."""
+        if not self.near:
+            return None
+        return {"max_abs_error": self.near,
+                "unit": "levels of the level map (ADC codes on the implant's ladder, else sample units)"}
 
     # -- encoding --------------------------------------------------------------------------
 
