@@ -31,7 +31,7 @@ from .waveform import lossless
 
 LIBRARY_NAME = "libneurocodec_waveform.so"
 _I64, _PI64, _PU8 = nt.int64, nt.CPointer(nt.int64), nt.CPointer(nt.uint8)
-_PI16, _PF64 = nt.CPointer(nt.int16), nt.CPointer(nt.float64)
+_PI16 = nt.CPointer(nt.int16)
 _MAX_ORDER = lossless.MAX_ORDER
 _N_PARAMS = K.N_PARAMS
 _STATE_WIDTH = lossless.MAX_ORDER + K.STATE_EXTRA
@@ -65,19 +65,10 @@ _CODER_SIG = _I64(_PI64, _I64, _I64, _PI64, _PI64, _PI64, _PI64, _PI64, _PI64, _
                   _PU8, _I64, _I64, _I64, _PU8, _I64, _PI64, _PI64)
 
 
-def _autocorrelation(series_p, n, mean, max_lag, out_p):
-    r = K.autocorrelation(carray(series_p, n), mean, max_lag)
-    out = carray(out_p, max_lag + 1)
-    for i in range(max_lag + 1):
-        out[i] = r[i]
-    return 0
-
-
-def _levinson(r_p, order, out_p):
-    a = K.levinson(carray(r_p, order + 1), order)
-    out = carray(out_p, order)
-    for i in range(order):
-        out[i] = a[i]
+def _analyse(levels_p, n_ch, n_t, order, near, cross_channel, top, lo_p, coefs_p, orders_p, shifts_p, means_p):
+    K.analyse_channels(carray(levels_p, (n_ch, n_t)), order, near, cross_channel != 0, top, carray(lo_p, n_ch),
+                       carray(coefs_p, (n_ch, _MAX_ORDER)), carray(orders_p, n_ch), carray(shifts_p, n_ch),
+                       carray(means_p, n_ch))
     return 0
 
 
@@ -127,10 +118,6 @@ def _sample_range(samples_p, n, out_p):
     return 0
 
 
-def _total(levels_p, n):
-    return carray(levels_p, n).sum()
-
-
 def _entries():
     from numba.pycc.compiler import ExportEntry
 
@@ -138,12 +125,11 @@ def _entries():
     for mixed, tag in ((True, "max"), (False, "fast")):
         for decode, way in ((False, "encode"), (True, "decode")):
             entries.append(ExportEntry(f"nc_{way}_{tag}", _CODER_SIG, _coder_entry(K.coder(mixed, decode))))
-    entries.append(ExportEntry("nc_autocorrelation", _I64(_PI64, _I64, _I64, _I64, _PF64), _autocorrelation))
-    entries.append(ExportEntry("nc_levinson", _I64(_PF64, _I64, _PF64), _levinson))
+    entries.append(ExportEntry("nc_analyse", _I64(_PI64, _I64, _I64, _I64, _I64, _I64, _I64, _PI64, _PI64, _PI64,
+                                                  _PI64, _PI64), _analyse))
     entries.append(ExportEntry("nc_map_through", _I64(_PI16, _I64, _PI64, _I64, _I64, _PI64), _map_through))
     entries.append(ExportEntry("nc_take_int16", _I64(_PI64, _I64, _PI64, _I64, _PI16), _take_int16))
     entries.append(ExportEntry("nc_sample_range", _I64(_PI16, _I64, _PI64), _sample_range))
-    entries.append(ExportEntry("nc_total", _I64(_PI64, _I64), _total))
     return entries
 
 

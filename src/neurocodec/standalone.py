@@ -16,7 +16,6 @@ normative); tests/test_challenge.py checks byte for byte that the two paths agre
 from __future__ import annotations
 
 import ctypes
-import math
 import os
 import struct
 import sys
@@ -208,8 +207,8 @@ class Codec:
         self._fns = {}
         for name, args in (("nc_encode_max", "piipppppipipppiiipipp"), ("nc_decode_max", "piipppppipipppiiipipp"),
                            ("nc_encode_fast", "piipppppipipppiiipipp"), ("nc_decode_fast", "piipppppipipppiiipipp"),
-                           ("nc_autocorrelation", "piiip"), ("nc_levinson", "pip"), ("nc_map_through", "pipiip"),
-                           ("nc_take_int16", "pipip"), ("nc_sample_range", "pip"), ("nc_total", "pi")):
+                           ("nc_analyse", "piiiiiipppp" + "p"), ("nc_map_through", "pipiip"),
+                           ("nc_take_int16", "pipip"), ("nc_sample_range", "pip")):
             fn = getattr(lib, name)
             # numba's calling convention: status = fn(&result, &exception, args...)
             fn.argtypes = [p, p] + [p if a == "p" else i for a in args]
@@ -250,30 +249,6 @@ class Codec:
                 return header, array("q", [rank[v] for v in samples]), len(distinct)
         return b"\x02" + _uvarint(_zigzag(lo)) + _uvarint(span - 1), array("q", [v - lo for v in samples]), span
 
-    def _lpc(self, levels: array, order: int):
-        """lossless.lpc (lossless: near = 0) on the same kernels, so the same coefficients."""
-        n = len(levels)
-        mu = round(self._call("nc_total", _address(levels), n) / n)
-        order = min(order, n // 4)
-        if order <= 0:
-            return mu, 0, []
-        r = array("d", bytes(8 * (order + 1)))
-        self._call("nc_autocorrelation", _address(levels), n, mu, order, _address(r))
-        if r[0] <= 0:
-            return mu, 0, []
-        r[0] *= 1.0 + 1e-6
-        a = array("d", bytes(8 * order))
-        self._call("nc_levinson", _address(r), order, _address(a))
-        if not all(math.isfinite(v) for v in a):
-            return mu, 0, []
-        peak = max(abs(v) for v in a)
-        if peak >= self.t["max_coef"] >> 4:
-            return mu, 0, []
-        shift = 14
-        while shift > 2 and peak * (1 << shift) >= self.t["max_coef"] - 1:
-            shift -= 1
-        return mu, shift, [round(v * (1 << shift)) for v in a]
-
     def encode_payload(self, samples: array, preset: str) -> bytes:
         """lossless.WaveformCodec(preset).encode of a mono int16 block."""
         t = self.t
@@ -286,11 +261,18 @@ class Codec:
             payload = head + mapping
         else:
             set_id, order = t["presets"][preset]
-            mu, shift, q = self._lpc(levels, order)
-            head += mapping + bytes([set_id, len(q)]) + _uvarint(_zigzag(mu))
+            top = size - 1
+            tables = lo, hi, coefs, orders, shifts, means = (array("q", [0]), array("q", [top]),
+                                                             array("q", [0]) * t["max_order"], array("q", [0]),
+                                                             array("q", [0]), array("q", [0]))
+            # the library's predictor fit (lossless, one channel: no cross-channel choice)
+            self._call("nc_analyse", _address(levels), 1, n, order, 0, 0, top, _address(lo), _address(coefs),
+                       _address(orders), _address(shifts), _address(means))
+            q = coefs[:orders[0]]
+            head += mapping + bytes([set_id, len(q)]) + _uvarint(_zigzag(means[0]))
             if q:
-                head += bytes([shift]) + b"".join(_uvarint(_zigzag(v)) for v in q)
-            payload = head + self._code(levels, size - 1, mu, shift, q, set_id)
+                head += bytes([shifts[0]]) + b"".join(_uvarint(_zigzag(v)) for v in q)
+            payload = head + self._code(levels, tables, set_id)
         payload = self._pad(payload, n)
         raw = bytes([2, self.t["flag_raw"]]) + _uvarint(n)
         if len(payload) > len(raw) + 2 * n:
@@ -298,13 +280,12 @@ class Codec:
             payload = raw + _sample_bytes(samples, 16)
         return payload
 
-    def _code(self, levels: array, top: int, mu: int, shift: int, q: list, set_id: int) -> bytes:
+    def _code(self, levels: array, tables, set_id: int) -> bytes:
         t = self.t
         params = array("q", t["param_sets"][set_id])
         mixed = bool(params[t["p_mixed"]])
         n = len(levels)
-        coefs = array("q", q + [0] * (t["max_order"] - len(q)))
-        lo, hi, orders, shifts, means = (array("q", [v]) for v in (0, top, len(q), shift, mu))
+        lo, hi, coefs, orders, shifts, means = tables
         capacity, raw_capacity = 2 * n + 1024, (0 if mixed else n + 64)
         name = "nc_encode_max" if mixed else "nc_encode_fast"
         while True:
