@@ -98,6 +98,8 @@ def compare(original, reconstruction, sample_rate: float = 19531, *, uv_per_code
     out["snr_db"] = _snr(xc - xc.mean(axis=0) if xc.size else xc, err)
     bx, by = D.bandpass(xc, sample_rate), D.bandpass(yc, sample_rate)
     out["snr_spike_band_db"] = _snr(bx, by - bx)
+    out["spike_band_energy"] = float(np.sum(np.square(bx)))
+    out["spike_band_error_energy"] = float(np.sum(np.square(by - bx)))
     lx = D.lowpass(xc, sample_rate, LFP_CUTOFF)
     ly = D.lowpass(yc, sample_rate, LFP_CUTOFF)
     out["snr_lfp_band_db"] = _snr(lx - lx.mean(axis=0) if lx.size else lx, ly - lx)

@@ -62,12 +62,14 @@ SHAPE = np.array([0, 0, 0, 2, 10, 43, 120, 223, 272, 216, 103, 13, -37, -63, -78
                   -17, -9, -4, -2, -1, 0, 0, 0], dtype=np.int64)
 SHAPE_CENTRE = 8
 
-#: Rate control's ladder, best fidelity first: (snippet_near, background factor, background_near).
-#: The first point whose payload meets the target is used; the last one is used when none does.
-LADDER = (
-    (0, 8, 0), (0, 16, 0), (0, 16, 1), (1, 16, 1), (1, 24, 1), (1, 32, 1), (2, 32, 1), (2, 32, 2),
-    (3, 32, 2), (3, 48, 2), (4, 48, 3), (5, 64, 3), (6, 64, 4), (8, 96, 6), (12, 128, 8),
-)
+#: Rate control's choices: background (factor, near) pairs and snippet bounds.  Rate control
+#: measures each background's cost and the spike-band error it leaves inside the windows (with
+#: exact snippets), models each snippet bound's error as uniform quantisation noise, and takes the
+#: pair of least modelled spike-band error whose payload meets the target.
+BACKGROUNDS = ((8, 0), (16, 0), (16, 1), (24, 1), (32, 1), (48, 2), (64, 2), (96, 3), (128, 4), (256, 8), (512, 16))
+SNIPPET_NEARS = (0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 16)
+#: Share of white quantisation noise inside 300-6000 Hz at 19531 Hz: (6000 - 300) / (19531 / 2).
+_BAND_SHARE = 0.58
 
 
 def _int_param(name: str, value, lo: int, hi: int) -> int:
@@ -113,9 +115,9 @@ class HybridCodec(Codec):
         One background point every ``background_factor`` samples, each within
         ``background_near`` levels (+1/2 for rounding) of the low-passed signal.
     target_ratio, target_bits_per_sample : float, optional
-        Rate control: pick snippet_near, background_factor and background_near from
-        :data:`LADDER` (best fidelity first) so the payload reaches this ratio (16-bit samples /
-        payload bytes) or size.  Overrides the three quantiser parameters.
+        Rate control: pick snippet_near and the background setting from :data:`SNIPPET_NEARS` and
+        :data:`BACKGROUNDS` (least modelled spike-band error first) so each payload reaches this
+        ratio (16-bit samples / payload bytes) or size.  Overrides the three quantiser parameters.
     events_only : bool
         Keep only trough times, channels and quantised trough amplitudes (``amplitude_step``
         levels); the decoder draws a fixed spike shape at each event on a flat baseline.
@@ -135,8 +137,8 @@ class HybridCodec(Codec):
     codec_id = "neurocodec.hybrid"
 
     def __init__(self, sample_rate: int = DEFAULT_RATE, threshold: float = 4.5, snippet_before: int = 20,
-                 snippet_after: int = 30, taper: int = 6, refractory: int = 20, snippet_near: int = 0,
-                 background_factor: int = 16, background_near: int = 1, target_ratio: float | None = None,
+                 snippet_after: int = 30, taper: int = 16, refractory: int = 20, snippet_near: int = 0,
+                 background_factor: int = 32, background_near: int = 1, target_ratio: float | None = None,
                  target_bits_per_sample: float | None = None, events_only: bool = False,
                  amplitude_step: int = 2, preset: str = "max"):
         self.sample_rate = _int_param("sample_rate", sample_rate, 1000, 1 << 24)
@@ -217,44 +219,77 @@ class HybridCodec(Codec):
             target = 2 * n_t * n_ch / self.target_ratio
         elif self.target_bits_per_sample is not None:
             target = self.target_bits_per_sample * n_t * n_ch / 8
+        weights = self._weights(troughs, n_t)
         if target is None:
-            points = [(self.snippet_near, self.background_factor, self.background_near)]
-        else:
-            points = LADDER
-        lowpassed = {}
-        best = None
-        for point in points:
-            factor = point[1]
-            if factor not in lowpassed:
-                lowpassed[factor] = D.lowpass(levels, self.sample_rate, 0.4 * self.sample_rate / factor)
-            body = self._encode_body(levels, troughs, top, lowpassed[factor], *point)
-            best = body
-            if target is None or len(head) + len(body) <= target:
-                break
-        return bytes(head) + best
+            bg = self._background(levels, top, self.background_factor, self.background_near)
+            return bytes(head) + self._body(bg, self._residuals(levels, bg, weights, self.snippet_near),
+                                            self.snippet_near)
+        return bytes(head) + self._rate_control(levels, filtered, top, weights, target - len(head))
+
+    def _rate_control(self, levels, filtered, top, weights, budget) -> bytes:
+        core = np.stack([w == K.TAPER_ONE for w in weights], axis=1)
+        n_core = int(np.count_nonzero(core))
+        backgrounds = []
+        for factor, near in BACKGROUNDS:
+            bg = self._background(levels, top, factor, near)
+            recon = np.empty_like(levels)
+            column = np.empty(levels.shape[0], dtype=np.int64)
+            exact = self._residual_values(levels, bg, weights, 0)
+            k = 0
+            for c in range(levels.shape[1]):
+                k += K.add_windows(column, bg[2][c], weights[c], exact[k:], 0, top)
+                recon[:, c] = column
+            err = D.bandpass(recon, self.sample_rate) - filtered if n_core else np.zeros(0)
+            backgrounds.append((bg, float(np.sum(np.square(err[core]))) if n_core else 0.0))
+        finest = backgrounds[0][0]
+        snippets = {k: len(self._residuals(levels, finest, weights, k)) for k in SNIPPET_NEARS}
+        candidates = []
+        for bg, dist in backgrounds:
+            for k in SNIPPET_NEARS:
+                noise = n_core * _BAND_SHARE * ((2 * k + 1) ** 2 - 1) / 12
+                size = len(bg[0]) + snippets[k] + 8
+                candidates.append((dist + noise, size, bg, k))
+        fitting = sorted((c for c in candidates if c[1] <= budget), key=lambda c: (c[0], c[1]))
+        for _, _, bg, k in fitting:
+            body = self._body(bg, self._residuals(levels, bg, weights, k), k)
+            if len(body) <= budget:
+                return body
+        _, _, bg, k = min(candidates, key=lambda c: (c[1], c[0]))
+        return self._body(bg, self._residuals(levels, bg, weights, k), k)
 
     def _weights(self, troughs, n_t: int) -> list[np.ndarray]:
         return self._weights_for(troughs, n_t, self.snippet_before, self.snippet_after, self.taper)
 
-    def _encode_body(self, levels, troughs, top, lowpassed, snippet_near, factor, background_near) -> bytes:
+    def _background(self, levels, top, factor, near):
+        """``(payload, (factor, near), full-rate background per channel)`` of one background setting."""
         n_t, n_ch = levels.shape
+        lowpassed = D.lowpass(levels, self.sample_rate, 0.4 * self.sample_rate / factor)
         m = (n_t + factor - 1) // factor + 1
         at = np.minimum(np.arange(m) * factor, n_t - 1)
-        step = 2 * background_near + 1
+        step = 2 * near + 1
         points_q = np.clip(np.floor(lowpassed[at] / step + 0.5), 0, top // step + 1).astype(np.int64)
-        dtype = np.int16 if top < 32767 else np.int32
-        bg_payload = bytes(self._inner().encode(points_q.astype(dtype)))
-        residuals = []
-        background = np.empty(n_t, dtype=np.int64)
-        for c, w in enumerate(self._weights(troughs, n_t)):
-            K.interpolate(np.ascontiguousarray(points_q[:, c] * step), factor, n_t, top, background)
-            inside = w > 0
-            residuals.append(K.quantise(levels[inside, c] - background[inside], snippet_near))
-        q = np.concatenate(residuals)
+        payload = bytes(self._inner().encode(points_q.astype(np.int16 if top < 32767 else np.int32)))
+        full = []
+        for c in range(n_ch):
+            b = np.empty(n_t, dtype=np.int64)
+            K.interpolate(np.ascontiguousarray(points_q[:, c] * step), factor, n_t, top, b)
+            full.append(b)
+        return payload, (factor, near), full
+
+    @staticmethod
+    def _residual_values(levels, bg, weights, near) -> np.ndarray:
+        parts = [K.quantise(levels[w > 0, c] - bg[2][c][w > 0], near) for c, w in enumerate(weights)]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+    def _residuals(self, levels, bg, weights, near) -> bytes:
+        q = self._residual_values(levels, bg, weights, near)
         qdtype = np.int16 if q.size == 0 or (q.min() >= -32768 and q.max() <= 32767) else np.int32
-        res_payload = bytes(self._inner().encode(q.astype(qdtype)))
-        return (bytes(varint.encode([snippet_near, factor, background_near, len(bg_payload)]))
-                + bg_payload + res_payload)
+        return bytes(self._inner().encode(q.astype(qdtype)))
+
+    @staticmethod
+    def _body(bg, residuals: bytes, snippet_near: int) -> bytes:
+        (factor, near) = bg[1]
+        return bytes(varint.encode([snippet_near, factor, near, len(bg[0])])) + bg[0] + residuals
 
     def _encode_events(self, levels, filtered, troughs) -> bytes:
         n_ch = levels.shape[1]
