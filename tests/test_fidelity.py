@@ -68,7 +68,8 @@ def test_ground_truth_accuracy():
     base = fidelity.ground_truth_accuracy(traces, sorting, 20000.0)
     assert set(base["accuracy"]) == {str(u) for u in sorting.unit_ids}
     data = neurocodec.compress(traces, codec="hybrid", sample_rate=20000, snippet_near=1)
-    recon = fidelity.ground_truth_accuracy(neurocodec.decompress(data), sorting, 20000.0, sigma=base["sigma"])
+    recon = fidelity.ground_truth_accuracy(neurocodec.decompress(data), sorting, 20000.0, sigma=base["sigma"],
+                                         channels=base["channels"])
     for unit, acc in base["accuracy"].items():
         assert abs(recon["accuracy"][unit] - acc) <= 0.05
 

@@ -135,15 +135,17 @@ def compare(original, reconstruction, sample_rate: float = 19531, *, uv_per_code
     return out
 
 
-def ground_truth_accuracy(traces, gt_sorting, sample_rate: float, *, sigma=None, threshold: float = 4.5,
-                          tolerance_ms: float = 0.4) -> dict:
+def ground_truth_accuracy(traces, gt_sorting, sample_rate: float, *, sigma=None, channels=None,
+                          threshold: float = 4.5, tolerance_ms: float = 0.4) -> dict:
     """Per ground-truth unit detection accuracy TP / (TP + FP + FN) of the detector run on ``traces``.
 
     ``gt_sorting`` is a SpikeInterface sorting (e.g. from ``generate_ground_truth_recording``).  Each
-    channel's detections form one tested unit; ``spikeinterface.comparison.compare_sorter_to_ground_truth``
-    matches units and scores them (``delta_time`` = ``tolerance_ms``).  Pass the original's ``sigma``
-    (per channel, from :func:`neurocodec.hybrid.detect.noise_sigma`) to score a reconstruction with the
-    original's threshold.  Returns ``{"accuracy": {unit_id: value}, "sigma": sigma}``.
+    unit is scored on its best channel (the most negative mean band-passed trace at its spikes): the
+    tested unit holds that channel's detections except those within ``tolerance_ms`` of another
+    unit's spikes (they belong to that unit, not to this one's false positives), and
+    ``spikeinterface.comparison.compare_sorter_to_ground_truth`` scores it.  Pass the original's
+    ``sigma`` and ``channels`` (returned by the call on the original) to score a reconstruction with
+    the original's threshold and channels.  Returns ``{"accuracy": {unit: value}, "sigma", "channels"}``.
     """
     try:
         import spikeinterface.comparison as sc
@@ -156,11 +158,29 @@ def ground_truth_accuracy(traces, gt_sorting, sample_rate: float, *, sigma=None,
     if sigma is None:
         sigma = D.noise_sigma(bx)
     times = D.detect(x, sample_rate, threshold, sigma=sigma, filtered=bx)
-    samples = np.concatenate(times) if times else np.zeros(0, dtype=np.int64)
-    labels = np.concatenate([np.full(len(t), c, dtype=np.int64) for c, t in enumerate(times)])
+    units = list(gt_sorting.unit_ids)
+    trains = {u: np.asarray(gt_sorting.get_unit_spike_train(u), dtype=np.int64) for u in units}
+    if channels is None:
+        channels = {}
+        for u in units:
+            t = trains[u][trains[u] < x.shape[0]]
+            channels[u] = int(np.argmin(bx[t].mean(axis=0))) if t.size else 0
+    tol = int(round(tolerance_ms * 1e-3 * sample_rate))
+    samples, labels = [], []
+    for i, u in enumerate(units):
+        det = times[channels[u]]
+        others = np.sort(np.concatenate([trains[v] for v in units if v != u] or [np.zeros(0, np.int64)]))
+        own = K.match_times(det, trains[u], tol) >= 0
+        foreign = K.match_times(det, others, tol) >= 0
+        keep = det[own | ~foreign]
+        samples.append(keep)
+        labels.append(np.full(keep.size, i, dtype=np.int64))
+    samples, labels = np.concatenate(samples), np.concatenate(labels)
     order = np.argsort(samples, kind="stable")
     tested = NumpySorting.from_samples_and_labels([samples[order]], [labels[order]], sample_rate,
-                                                  unit_ids=np.arange(x.shape[1]))
-    comp = sc.compare_sorter_to_ground_truth(gt_sorting, tested, delta_time=tolerance_ms, exhaustive_gt=True)
+                                                  unit_ids=np.arange(len(units)))
+    comp = sc.compare_sorter_to_ground_truth(gt_sorting, tested, delta_time=tolerance_ms, exhaustive_gt=True,
+                                             match_score=0.0)
     perf = comp.get_performance()
-    return {"accuracy": {str(k): float(v) for k, v in perf["accuracy"].items()}, "sigma": np.asarray(sigma)}
+    return {"accuracy": {str(k): float(v) for k, v in perf["accuracy"].items()}, "sigma": np.asarray(sigma),
+            "channels": channels}
