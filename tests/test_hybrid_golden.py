@@ -58,8 +58,8 @@ def test_golden_header_fields_as_specified():
     pos += values[3]  # the trough section: a spikes_isi payload
     assert data[pos - values[3]] == 1  # ... which starts with its own version byte
     values = []
-    for _ in range(4):
+    for _ in range(5):
         value, pos = varint.read_uvarint(data, pos)
         values.append(value)
-    assert values[:3] == [2, 32, 2]  # snippet_near, background factor, background_near
-    assert pos + values[3] < len(data)  # background section, then the residuals to the end
+    assert values[:4] == [2, 2, 32, 2]  # snippet_near, taper_near, background factor, background_near
+    assert pos + values[4] < len(data)  # background section, then the residuals to the end

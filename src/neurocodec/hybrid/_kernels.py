@@ -101,19 +101,21 @@ def quantise(residual, near):
 
 
 @nb.njit(cache=True)
-def add_windows(levels, background, weights, values, near, top):
+def add_windows(levels, background, weights, values, near, taper_near, top):
     """Decoder's reconstruction of one channel: background plus tapered dequantised residuals.
 
-    ``values`` holds the quantised residual of every sample with a non-zero weight, in time order.
-    Returns how many values were used.
+    ``values`` holds the quantised residual of every sample with a non-zero weight, in time order:
+    step ``2 * near + 1`` at full weight, ``2 * taper_near + 1`` in the tapers.  Returns how many
+    values were used.
     """
     step = 2 * near + 1
+    taper_step = 2 * taper_near + 1
     k = 0
     for t in range(levels.shape[0]):
         w = weights[t]
         v = background[t]
         if w > 0:
-            r = values[k] * step
+            r = values[k] * (step if w == TAPER_ONE else taper_step)
             k += 1
             if w == TAPER_ONE:
                 v += r

@@ -121,6 +121,9 @@ class HybridCodec(Codec):
     events_only : bool
         Keep only trough times, channels and quantised trough amplitudes (``amplitude_step``
         levels); the decoder draws a fixed spike shape at each event on a flat baseline.
+    taper_near : int
+        Error bound of the residuals in the tapers before weighting (at least ``snippet_near``):
+        the tapers only smooth the seam, so they need not be as exact as the snippet.
     preset : str
         Waveform-codec preset for the background and the residuals.
 
@@ -140,7 +143,7 @@ class HybridCodec(Codec):
                  snippet_after: int = 30, taper: int = 16, refractory: int = 20, snippet_near: int = 0,
                  background_factor: int = 32, background_near: int = 1, target_ratio: float | None = None,
                  target_bits_per_sample: float | None = None, events_only: bool = False,
-                 amplitude_step: int = 2, preset: str = "max"):
+                 amplitude_step: int = 2, taper_near: int = 2, preset: str = "max"):
         self.sample_rate = _int_param("sample_rate", sample_rate, 1000, 1 << 24)
         self.threshold = _pos_float("threshold", threshold)
         self.snippet_before = _int_param("snippet_before", snippet_before, 0, MAX_WINDOW)
@@ -158,6 +161,7 @@ class HybridCodec(Codec):
             raise InvalidConfigError(f"events_only must be a bool, got {events_only!r}")
         self.events_only = bool(events_only)
         self.amplitude_step = _int_param("amplitude_step", amplitude_step, 1, MAX_NEAR)
+        self.taper_near = _int_param("taper_near", taper_near, 0, MAX_NEAR)
         if preset not in ("max", "fast"):
             raise InvalidConfigError(f"preset must be 'max' or 'fast', got {preset!r}")
         self.preset = preset
@@ -169,7 +173,8 @@ class HybridCodec(Codec):
             "refractory": self.refractory, "snippet_near": self.snippet_near,
             "background_factor": self.background_factor, "background_near": self.background_near,
             "target_ratio": self.target_ratio, "target_bits_per_sample": self.target_bits_per_sample,
-            "events_only": self.events_only, "amplitude_step": self.amplitude_step, "preset": self.preset,
+            "events_only": self.events_only, "amplitude_step": self.amplitude_step, "taper_near": self.taper_near,
+            "preset": self.preset,
         }
 
     # -- encoding --------------------------------------------------------------------------
@@ -229,15 +234,16 @@ class HybridCodec(Codec):
     def _rate_control(self, levels, filtered, top, weights, budget) -> bytes:
         core = np.stack([w == K.TAPER_ONE for w in weights], axis=1)
         n_core = int(np.count_nonzero(core))
+        n_taper = sum(int(np.count_nonzero(w)) for w in weights) - n_core
         backgrounds = []
         for factor, near in BACKGROUNDS:
             bg = self._background(levels, top, factor, near)
             recon = np.empty_like(levels)
             column = np.empty(levels.shape[0], dtype=np.int64)
-            exact = self._residual_values(levels, bg, weights, 0)
+            exact = self._residual_values(levels, bg, weights, 0, 0)
             k = 0
             for c in range(levels.shape[1]):
-                k += K.add_windows(column, bg[2][c], weights[c], exact[k:], 0, top)
+                k += K.add_windows(column, bg[2][c], weights[c], exact[k:], 0, 0, top)
                 recon[:, c] = column
             err = D.bandpass(recon, self.sample_rate) - filtered if n_core else np.zeros(0)
             backgrounds.append((bg, float(np.sum(np.square(err[core]))) if n_core else 0.0))
@@ -246,7 +252,8 @@ class HybridCodec(Codec):
         candidates = []
         for bg, dist in backgrounds:
             for k in SNIPPET_NEARS:
-                noise = n_core * _BAND_SHARE * ((2 * k + 1) ** 2 - 1) / 12
+                kt = self._taper_near(k)
+                noise = _BAND_SHARE * (n_core * ((2 * k + 1) ** 2 - 1) + n_taper * ((2 * kt + 1) ** 2 - 1) / 4) / 12
                 size = len(bg[0]) + snippets[k] + 8
                 candidates.append((dist + noise, size, bg, k))
         fitting = sorted((c for c in candidates if c[1] <= budget), key=lambda c: (c[0], c[1]))
@@ -277,19 +284,30 @@ class HybridCodec(Codec):
         return payload, (factor, near), full
 
     @staticmethod
-    def _residual_values(levels, bg, weights, near) -> np.ndarray:
-        parts = [K.quantise(levels[w > 0, c] - bg[2][c][w > 0], near) for c, w in enumerate(weights)]
+    def _residual_values(levels, bg, weights, near, taper_near) -> np.ndarray:
+        parts = []
+        for c, w in enumerate(weights):
+            inside = w > 0
+            r = levels[inside, c] - bg[2][c][inside]
+            core = w[inside] == K.TAPER_ONE
+            q = np.empty(r.size, dtype=np.int64)
+            q[core] = K.quantise(np.ascontiguousarray(r[core]), near)
+            q[~core] = K.quantise(np.ascontiguousarray(r[~core]), taper_near)
+            parts.append(q)
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
+    def _taper_near(self, near: int) -> int:
+        return max(near, self.taper_near)
+
     def _residuals(self, levels, bg, weights, near) -> bytes:
-        q = self._residual_values(levels, bg, weights, near)
+        q = self._residual_values(levels, bg, weights, near, self._taper_near(near))
         qdtype = np.int16 if q.size == 0 or (q.min() >= -32768 and q.max() <= 32767) else np.int32
         return bytes(self._inner().encode(q.astype(qdtype)))
 
-    @staticmethod
-    def _body(bg, residuals: bytes, snippet_near: int) -> bytes:
+    def _body(self, bg, residuals: bytes, snippet_near: int) -> bytes:
         (factor, near) = bg[1]
-        return bytes(varint.encode([snippet_near, factor, near, len(bg[0])])) + bg[0] + residuals
+        return (bytes(varint.encode([snippet_near, self._taper_near(snippet_near), factor, near, len(bg[0])]))
+                + bg[0] + residuals)
 
     def _encode_events(self, levels, filtered, troughs) -> bytes:
         n_ch = levels.shape[1]
@@ -343,6 +361,7 @@ class HybridCodec(Codec):
             return mapping.to_samples(levels if two_d else levels[:, 0], dtype), (troughs, amplitudes)
 
         snippet_near = reader.bounded("snippet near", MAX_NEAR)
+        taper_near = reader.bounded("taper near", MAX_NEAR)
         factor = reader.bounded("background factor", MAX_FACTOR)
         background_near = reader.bounded("background near", MAX_NEAR)
         if factor < 1:
@@ -363,7 +382,7 @@ class HybridCodec(Codec):
         k = 0
         for c in range(n_ch):
             K.interpolate(np.ascontiguousarray(points[:, c].astype(np.int64) * step), factor, n_t, top, background)
-            used = K.add_windows(column, background, weights[c], values[k:], snippet_near, top)
+            used = K.add_windows(column, background, weights[c], values[k:], snippet_near, taper_near, top)
             k += used
             levels[:, c] = column
         return mapping.to_samples(levels if two_d else levels[:, 0], dtype), (troughs, None)
@@ -428,9 +447,11 @@ def describe_payload(buf) -> dict:
         out["amplitude_step"] = reader.uvarint("amplitude step")
         out["bounds"] = "events only: trough times exact, amplitudes quantised, no waveform kept"
         return out
-    near, factor, bnear = (reader.uvarint(n) for n in ("snippet near", "background factor", "background near"))
-    out |= {"snippet_near": near, "background_factor": factor, "background_near": bnear,
+    near, tnear, factor, bnear = (reader.uvarint(n) for n in ("snippet near", "taper near", "background factor",
+                                                              "background near"))
+    out |= {"snippet_near": near, "taper_near": tnear, "background_factor": factor, "background_near": bnear,
             "bounds": f"samples inside snippet windows within +-{near} levels; background points every "
-                      f"{factor} samples within +-{bnear} levels (+1/2) of the low-passed original; "
+                      f"{factor} samples within +-{bnear} levels (+1/2) of the low-passed original; taper residuals "
+                      f"within +-{tnear} levels before weighting; "
                       f"outside windows only the background is kept"}
     return out
