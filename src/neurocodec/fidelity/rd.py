@@ -25,7 +25,7 @@ from .metrics import compare
 NEAR_LEVELS = tuple(range(9))
 HYBRID_TARGETS = (24, 60, 100)
 #: Fixed hybrid settings (snippet_near, background_factor, background_near): no per-block rate control.
-HYBRID_FIXED = ((0, 32, 1), (1, 64, 2), (2, 128, 4))
+HYBRID_FIXED = ((0, 16, 1), (0, 32, 1), (1, 64, 2), (2, 128, 4))
 WAVPACK_BPS = (2.25, 3.0, 4.0, 5.0, 6.0)
 
 

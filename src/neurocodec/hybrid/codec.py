@@ -138,6 +138,8 @@ class HybridCodec(Codec):
     """
 
     codec_id = "neurocodec.hybrid"
+    #: Every payload is lossy; :meth:`describe` says what it keeps and its bounds (for ``inspect``).
+    lossy = True
 
     def __init__(self, sample_rate: int = DEFAULT_RATE, threshold: float = 4.5, snippet_before: int = 20,
                  snippet_after: int = 30, taper: int = 16, refractory: int = 20, snippet_near: int = 0,
@@ -386,6 +388,10 @@ class HybridCodec(Codec):
             k += used
             levels[:, c] = column
         return mapping.to_samples(levels if two_d else levels[:, 0], dtype), (troughs, None)
+
+    def describe(self, payload) -> dict:
+        """Mode, shape, event count and stated bounds of one bare payload: see :func:`describe_payload`."""
+        return describe_payload(payload)
 
     @staticmethod
     def _weights_for(troughs, n_t, before, after, taper):
