@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
 
 from .. import container
-from ..errors import InvalidConfigError
+from ..errors import CorruptStreamError, InvalidConfigError
 from . import codec as hc
 
 
@@ -34,11 +35,7 @@ def _payloads(data):
     row = 0
     for block in header.blocks:
         payload = view[block.offset:block.offset + block.size]
-        import zlib
-
         if zlib.crc32(payload) & 0xFFFFFFFF != block.crc32:
-            from ..errors import CorruptStreamError
-
             raise CorruptStreamError(f"hybrid stream: block at offset {block.offset} CRC mismatch (payload damaged)")
         yield row, bytes(payload)
         row += block.rows
