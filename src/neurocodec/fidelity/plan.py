@@ -15,7 +15,7 @@ from importlib import resources
 
 import numpy as np
 
-from ..errors import InvalidConfigError, NeurocodecError
+from ..errors import InvalidConfigError
 from . import rd
 
 FIGURES = "plan_figures.json"
@@ -58,8 +58,9 @@ def measure(files, *, near=PLAN_NEAR, targets=rd.HYBRID_TARGETS, progress: bool 
                     "bits_per_sample": r["bits_per_sample"], "bits_per_s_per_channel": r["bits_per_s_per_channel"],
                     "note": r["note"]})
     out.append(_mua_row(files))
-    rates = sorted({__import__("neurocodec.io.wav", fromlist=["read"]).read(f).rate for f in files[:1]})
-    return {"sample_rate": rates[0], "files": len(files), "modes": out}
+    from ..io import wav
+
+    return {"sample_rate": wav.read(files[0]).rate, "files": len(files), "modes": out}
 
 
 def table(figures: dict, channels, sample_rate: float, uplink: float, nj_per_bit: float = 20.0) -> list[dict]:
@@ -100,8 +101,3 @@ def format_table(rows, uplink: float, nj_per_bit: float) -> str:
                      f"{r['max_channels'] if r['max_channels'] is not None else '-':>8}")
     return "\n".join(lines)
 
-
-def check_figures(figures: dict) -> dict:
-    if not isinstance(figures, dict) or not isinstance(figures.get("modes"), list):
-        raise NeurocodecError("plan figures must be a JSON object with a 'modes' list")
-    return figures

@@ -40,7 +40,7 @@ from ..registry import register_codec
 from ..spikes.base import PayloadReader, decode_uints, encode_uints
 from ..spikes.isi import IsiCodec
 from ..waveform import WaveformCodec
-from ..waveform.levels import choose_mapping, read_mapping, unzigzag, zigzag
+from ..waveform.levels import choose_mapping, read_mapping
 from . import _kernels as K
 from . import detect as D
 
