@@ -85,6 +85,7 @@ def test_troughs_are_the_detectors_and_lossless():
     expected = sorted((int(s), c) for c, tr in enumerate(found) for s in tr)
     assert list(zip(ev.sample.tolist(), ev.channel.tolist())) == expected
     assert len(ev) == len(expected) > 0
+    assert (ev.amplitude < 0).mean() > 0.9  # troughs lie below the background
 
 
 def test_events_only_is_small_and_gives_events():

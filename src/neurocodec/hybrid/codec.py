@@ -331,7 +331,11 @@ class HybridCodec(Codec):
         return arr
 
     def _decode(self, buf):
-        """The reconstruction and the decoded events ``(troughs per channel, amplitudes per channel | None)``."""
+        """The reconstruction and the decoded events ``(troughs per channel, amplitudes per channel)``.
+
+        Amplitudes are in levels: the quantised band-passed trough for events-only payloads, the decoded
+        trough minus the decoded background there for hybrid ones (None for constant or empty blocks).
+        """
         reader, f = _front(buf)
         n_t, n_ch, two_d, dtype, mapping = f["T"], f["C"], f["two_d"], f["dtype"], f["mapping"]
         troughs = f["troughs"]
@@ -382,12 +386,14 @@ class HybridCodec(Codec):
         step = 2 * background_near + 1
         background = np.empty(n_t, dtype=np.int64)
         k = 0
+        depths = []
         for c in range(n_ch):
             K.interpolate(np.ascontiguousarray(points[:, c].astype(np.int64) * step), factor, n_t, top, background)
             used = K.add_windows(column, background, weights[c], values[k:], snippet_near, taper_near, top)
             k += used
             levels[:, c] = column
-        return mapping.to_samples(levels if two_d else levels[:, 0], dtype), (troughs, None)
+            depths.append(column[troughs[c]] - background[troughs[c]])
+        return mapping.to_samples(levels if two_d else levels[:, 0], dtype), (troughs, depths)
 
     def describe(self, payload) -> dict:
         """Mode, shape, event count and stated bounds of one bare payload: see :func:`describe_payload`."""

@@ -15,8 +15,8 @@ from . import codec as hc
 @dataclass(frozen=True)
 class Events:
     """Spike events, ordered by (sample, channel): ``sample`` index of the trough, ``channel``, and
-    ``amplitude``: the trough in levels (band-passed, quantised) for events-only streams, the decoded
-    snippet's trough minus the channel's median for hybrid ones."""
+    ``amplitude`` in levels (ADC codes on the 10-bit ladder): the band-passed trough, quantised, for
+    events-only streams; the decoded trough minus the decoded background there for hybrid ones."""
 
     sample: np.ndarray
     channel: np.ndarray
@@ -53,16 +53,12 @@ def events(data) -> Events:
     codec = hc.HybridCodec()
     samples, channels, amps = [], [], []
     for first, payload in _payloads(data):
-        recon, (troughs, amplitudes) = codec._decode(payload)
-        levels = recon if recon.ndim == 2 else recon[:, None]
+        _, (troughs, amplitudes) = codec._decode(payload)
         for c, tr in enumerate(troughs):
             samples.append(tr + first)
             channels.append(np.full(tr.size, c, dtype=np.int64))
-            if amplitudes is not None:
-                amps.append(np.asarray(amplitudes[c], dtype=np.int64))
-            else:
-                col = levels[:, c].astype(np.int64)
-                amps.append(col[tr] - int(np.median(col)) if tr.size else np.zeros(0, dtype=np.int64))
+            amps.append(np.asarray(amplitudes[c], dtype=np.int64) if amplitudes is not None
+                        else np.zeros(0, dtype=np.int64))
     if not samples:
         empty = np.zeros(0, dtype=np.int64)
         return Events(empty, empty.copy(), empty.copy())
