@@ -147,6 +147,9 @@ def test_lossy_is_never_silent():
         d = describe(data)
         assert d["lossy"] is True and d["blocks"][0]["mode"] == mode
         assert "bounds" in d["blocks"][0]
+    for config, word in ((dict(), "+-0 levels"), (dict(target_ratio=30), "ratio 30"), (dict(events_only=True), "events")):
+        info = neurocodec.inspect(neurocodec.compress(x, codec="hybrid", **config))
+        assert word in info["lossy"]["description"]
     d = describe_payload(HybridCodec(snippet_near=2, background_near=3).encode(x))
     assert (d["snippet_near"], d["background_near"]) == (2, 3) and "+-2 levels" in d["bounds"]
 

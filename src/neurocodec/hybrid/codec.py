@@ -138,8 +138,6 @@ class HybridCodec(Codec):
     """
 
     codec_id = "neurocodec.hybrid"
-    #: Every payload is lossy; :meth:`describe` says what it keeps and its bounds (for ``inspect``).
-    lossy = True
 
     def __init__(self, sample_rate: int = DEFAULT_RATE, threshold: float = 4.5, snippet_before: int = 20,
                  snippet_after: int = 30, taper: int = 16, refractory: int = 20, snippet_near: int = 0,
@@ -178,6 +176,27 @@ class HybridCodec(Codec):
             "events_only": self.events_only, "amplitude_step": self.amplitude_step, "taper_near": self.taper_near,
             "preset": self.preset,
         }
+
+    @property
+    def lossy(self) -> dict:
+        """What the decoder guarantees (``inspect`` shows it); every hybrid payload is lossy.
+
+        Under rate control each block's bounds are chosen per block and stated in its payload
+        (:func:`neurocodec.hybrid.describe`).
+        """
+        if self.events_only:
+            return {"mode": "events_only", "description": "events only: trough times and channels exact, "
+                    f"trough amplitudes quantised in steps of {self.amplitude_step} levels, no waveform kept"}
+        if self.target_ratio is not None or self.target_bits_per_sample is not None:
+            target = (f"ratio {self.target_ratio:g}" if self.target_ratio is not None
+                      else f"{self.target_bits_per_sample:g} bits/sample")
+            return {"mode": "hybrid", "description": f"spike snippets and background with bounds chosen per block "
+                    f"for {target} (see neurocodec.hybrid.describe); elsewhere only the background"}
+        return {"mode": "hybrid", "snippet_max_abs_error": self.snippet_near,
+                "description": f"samples within {self.snippet_before} before to {self.snippet_after} after each "
+                f"detected trough within +-{self.snippet_near} levels; background every {self.background_factor} "
+                f"samples within +-{self.background_near} levels of the low-passed input; elsewhere only the "
+                "background"}
 
     # -- encoding --------------------------------------------------------------------------
 
