@@ -261,6 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .mua.cli import register_cli as register_mua
 
     register_mua(sub)
+    from .lossy_cli import register_cli as register_lossy
+
+    register_lossy(sub)
     return parser
 
 
