@@ -4,15 +4,18 @@ On the implant (Savolainen et al.) each channel first fills a histogram with its
 ``hist_samples`` binned counts, sent uncompressed meanwhile (ceil(log2 S) bits each).  Then the
 estimation sort ranks the values from the histogram's peak, the channel is assigned the encoder
 (SCLV) with the smallest dot product with the estimated sorted histogram, and every later count is
-mapped through the sort and sent as its static Huffman codeword.  :func:`calibrate` is that
-procedure; the codec and the bit-rate analysis both call it, so they cannot disagree.  Counts
+mapped through the sort and sent as its static Huffman codeword.  With ``calibration="sequential"``
+(the paper's hardware: one shared histogram) the channels calibrate in turn instead of at once:
+channel c histograms its counts of bins c*(H-1) .. c*(H-1)+H-1 (H = ``hist_samples``) and sends
+raw until then.  :func:`calibrate` is that procedure; the codec and the bit-rate analysis both call it, so they cannot disagree.  Counts
 above S-1 are saturated (as the implant's binner does); the saturated counts round-trip exactly.
 
 Bare payload (little header, then the stream; the container adds magic and CRCs)::
 
-    u8 version (1) | u8 coder (0 static Huffman, 1 adaptive arithmetic)
+    u8 version (1; 2 = sequential calibration) | u8 coder (0 static Huffman, 1 adaptive arithmetic)
     | u8 n, n bytes input dtype (NumPy string, e.g. "<i8") | LEB128 bins, channels, S
-    coder 0: LEB128 hist_samples | u8 sort | u8 n_encoders | n_encoders * S u8 lengths
+    coder 0: LEB128 hist_samples | u8 sort | [version 2: u8 schedule (1 sequential)]
+             | u8 n_encoders | n_encoders * S u8 lengths
              | channels * u8 encoder index | channels * u8 peak | bit stream, zero-padded to a byte
     coder 1: arithmetic-coded stream
 
@@ -39,7 +42,11 @@ from . import _kernels
 from .sclv import MAX_S, check_encoders, check_S, default_encoders, rank_table
 
 FORMAT_VERSION = 1
+# Payloads of the sequential calibration schedule carry its byte and are version 2; parallel
+# payloads stay version 1, byte for byte.
+SEQUENTIAL_VERSION = 2
 CODERS = ("huffman", "arithmetic")
+CALIBRATIONS = ("parallel", "sequential")
 # Every count costs at least one binary decision, and the coder never codes a decision at a
 # probability above P_MAX / 65536, so a decision costs at least -log2(P_MAX / 65536) bits.  That
 # bounds the counts a stream of a given size can hold (checked before allocating the output).
@@ -79,28 +86,42 @@ class Calibration:
     encoder: np.ndarray  # (channels,) index into the encoder list
     peak: np.ndarray  # (channels,) symbol ranked 0 (0 everywhere when sorting is off)
     histograms: np.ndarray  # (channels, S) calibration histograms
-    calib_bins: int  # bins used for calibration (min(hist_samples, bins))
+    calib_bins: int  # bins before every channel has calibrated (min(hist_samples, bins) in parallel)
+    calib_end: np.ndarray  # (channels,) first bin each channel codes (earlier bins go out raw)
 
     def ranks(self, S: int) -> np.ndarray:
         """``ranks[c, v]`` = rank of value ``v`` on channel ``c``."""
         return rank_table(S)[self.peak]
 
 
-def calibrate(sat_counts: np.ndarray, encoders: np.ndarray, hist_samples: int, sort: bool) -> Calibration:
-    """Run the implant's calibration on saturated counts (see module docstring)."""
+def calibration_windows(bins: int, channels: int, hist_samples: int, calibration: str = "parallel"):
+    """First bin and end (exclusive, at most ``bins``) of each channel's calibration window."""
+    step = hist_samples - 1 if calibration == "sequential" else 0
+    start = np.arange(channels, dtype=np.int64) * step
+    return np.minimum(start, bins), np.minimum(start + hist_samples, bins)
+
+
+def calibrate(sat_counts: np.ndarray, encoders: np.ndarray, hist_samples: int, sort: bool,
+              calibration: str = "parallel") -> Calibration:
+    """Run the implant's calibration on saturated counts (see module docstring).
+
+    A channel whose window the counts end inside keeps the choice of its partial histogram (no
+    count of it is coded, so only a re-encoding depends on it).
+    """
+    if calibration not in CALIBRATIONS:
+        raise InvalidConfigError(f"calibration must be one of {CALIBRATIONS}, got {calibration!r}")
     S = encoders.shape[1]
-    calib = min(hist_samples, sat_counts.shape[0])
     n_ch = sat_counts.shape[1]
-    hist = np.zeros((n_ch, S), dtype=np.int64)
-    for v in range(S):
-        hist[:, v] = np.count_nonzero(sat_counts[:calib] == v, axis=0)
+    start, end = calibration_windows(sat_counts.shape[0], n_ch, hist_samples, calibration)
+    hist = _kernels.window_histograms(sat_counts, start, end, S)
     peak = np.argmax(hist, axis=1) if sort else np.zeros(n_ch, dtype=np.int64)
     ranks = rank_table(S)[peak]
     # sorted[c, r] = hist[c, value ranked r]: scatter each value's count to its rank
     sorted_hist = np.zeros_like(hist)
     np.put_along_axis(sorted_hist, ranks, hist, axis=1)
     encoder = np.argmin(sorted_hist @ encoders.T, axis=1)
-    return Calibration(encoder.astype(np.int64), peak.astype(np.int64), hist, calib)
+    calib = int(end.max()) if n_ch else min(hist_samples, sat_counts.shape[0])
+    return Calibration(encoder.astype(np.int64), peak.astype(np.int64), hist, calib, end)
 
 
 def _check_hist_samples(hist_samples) -> int:
@@ -122,11 +143,14 @@ class MUACodec(Codec):
     hist_samples : calibration histogram size (2**d on the implant).
     sort : apply the estimation sort (False = the paper's "no sort" configuration).
     coder : "huffman" (the paper's static code) or "arithmetic" (ours: adaptive, no calibration).
+    calibration : "parallel" (every channel on its first ``hist_samples`` bins) or "sequential"
+        (the paper's hardware: channels in turn through one shared histogram; payload version 2).
     """
 
     codec_id = "neurocodec.mua"
 
-    def __init__(self, S=3, bin_ms=50, encoders=None, hist_samples=64, sort=True, coder="huffman"):
+    def __init__(self, S=3, bin_ms=50, encoders=None, hist_samples=64, sort=True, coder="huffman",
+                 calibration="parallel"):
         self.S = check_S(S)
         if isinstance(bin_ms, bool) or not isinstance(bin_ms, (int, float, np.integer, np.floating)) \
                 or not bin_ms > 0:
@@ -140,6 +164,9 @@ class MUACodec(Codec):
         if coder not in CODERS:
             raise InvalidConfigError(f"coder must be one of {CODERS}, got {coder!r}")
         self.coder = coder
+        if calibration not in CALIBRATIONS:
+            raise InvalidConfigError(f"calibration must be one of {CALIBRATIONS}, got {calibration!r}")
+        self.calibration = calibration
 
     def get_config(self):
         return {
@@ -150,11 +177,13 @@ class MUACodec(Codec):
             "hist_samples": self.hist_samples,
             "sort": self.sort,
             "coder": self.coder,
+            "calibration": self.calibration,
         }
 
     def __repr__(self):
         return (f"MUACodec(S={self.S}, bin_ms={self.bin_ms}, encoders={self.encoders}, "
-                f"hist_samples={self.hist_samples}, sort={self.sort}, coder={self.coder!r})")
+                f"hist_samples={self.hist_samples}, sort={self.sort}, coder={self.coder!r}, "
+                f"calibration={self.calibration!r})")
 
     # ------------------------------------------------------------------ encoding
 
@@ -162,13 +191,15 @@ class MUACodec(Codec):
         """Bare payload of saturated ``buf`` (bins, channels)."""
         sat = saturate(buf, self.S)
         dtype = np.asarray(buf).dtype.str.encode("ascii")
-        head = bytearray([FORMAT_VERSION, CODERS.index(self.coder), len(dtype)]) + dtype
+        sequential = self.coder == "huffman" and self.calibration == "sequential"
+        version = SEQUENTIAL_VERSION if sequential else FORMAT_VERSION
+        head = bytearray([version, CODERS.index(self.coder), len(dtype)]) + dtype
         head += varint.encode([sat.shape[0], sat.shape[1], self.S])
         if self.coder == "arithmetic":
             return bytes(head) + arith_stream(sat, self.S)
-        cal = calibrate(sat, self._encoders, self.hist_samples, self.sort)
+        cal = calibrate(sat, self._encoders, self.hist_samples, self.sort, self.calibration)
         head += varint.encode([self.hist_samples])
-        head += bytes([int(self.sort), len(self._encoders)])
+        head += bytes([int(self.sort)] + ([1] if sequential else []) + [len(self._encoders)])
         head += self._encoders.astype(np.uint8).tobytes()
         head += cal.encoder.astype(np.uint8).tobytes() + cal.peak.astype(np.uint8).tobytes()
         stream, _ = huffman_stream(sat, self._encoders, cal, self.S)
@@ -182,8 +213,9 @@ class MUACodec(Codec):
             else np.ascontiguousarray(buf).view(np.uint8).ravel()
         reader = _Reader(data)
         version = reader.byte("format version")
-        if version != FORMAT_VERSION:
-            raise UnsupportedVersionError(f"MUA payload version {version}; this build reads {FORMAT_VERSION}")
+        if version not in (FORMAT_VERSION, SEQUENTIAL_VERSION):
+            raise UnsupportedVersionError(
+                f"MUA payload version {version}; this build reads {FORMAT_VERSION} and {SEQUENTIAL_VERSION}")
         coder = reader.byte("coder")
         if coder >= len(CODERS):
             raise CorruptStreamError(f"MUA payload names coder {coder}; known: 0..{len(CODERS) - 1}")
@@ -196,7 +228,7 @@ class MUACodec(Codec):
         if coder == 1:
             counts = _decode_arith(data, reader.pos, bins, channels, S)
         else:
-            counts = _decode_huffman(data, reader, bins, channels, S)
+            counts = _decode_huffman(data, reader, bins, channels, S, version)
         counts = counts.astype(dtype)
         if out is not None:
             out = np.asarray(out)
@@ -256,11 +288,10 @@ def huffman_stream(sat: np.ndarray, encoders: np.ndarray, cal: Calibration, S: i
     """The multiplexed static-Huffman bit stream of saturated counts, and its length in bits."""
     codes, lengths = huffman_tables(encoders, cal, S)
     rb = raw_bits(S)
-    nbits = rb * cal.calib_bins * sat.shape[1]
-    if sat.shape[0] > cal.calib_bins:
-        nbits += int(np.take_along_axis(lengths, sat[cal.calib_bins:].T, axis=1).sum())
+    # a first pass into an empty buffer only counts the bits
+    nbits = _kernels.huffman_encode(sat, cal.calib_end, rb, codes, lengths, np.zeros(0, dtype=np.uint8))
     buf = np.zeros((nbits + 7) // 8, dtype=np.uint8)
-    _kernels.huffman_encode(sat, cal.calib_bins, rb, codes, lengths, buf)
+    _kernels.huffman_encode(sat, cal.calib_end, rb, codes, lengths, buf)
     return buf.tobytes(), nbits
 
 
@@ -301,9 +332,13 @@ def _decode_arith(data: np.ndarray, pos: int, bins: int, channels: int, S: int) 
     return out
 
 
-def _decode_huffman(data: np.ndarray, reader: _Reader, bins: int, channels: int, S: int) -> np.ndarray:
+def _decode_huffman(data: np.ndarray, reader: _Reader, bins: int, channels: int, S: int,
+                    version: int) -> np.ndarray:
     (hist_samples,) = reader.varints(1, "histogram size")
     sort = reader.byte("sort flag")
+    schedule = reader.byte("calibration schedule") if version == SEQUENTIAL_VERSION else 0
+    if schedule >= len(CALIBRATIONS):
+        raise CorruptStreamError(f"MUA payload names calibration schedule {schedule}; known: 0..{len(CALIBRATIONS) - 1}")
     n_enc = reader.byte("encoder count")
     if sort > 1 or n_enc == 0 or hist_samples == 0:
         raise CorruptStreamError(f"MUA payload header invalid (sort={sort}, encoders={n_enc}, "
@@ -325,7 +360,7 @@ def _decode_huffman(data: np.ndarray, reader: _Reader, bins: int, channels: int,
         raise TruncatedStreamError(
             f"MUA payload declares {bins} x {channels} counts, more than its {stream.size}-byte stream holds"
         )
-    calib = min(hist_samples, bins)
+    _, calib_end = calibration_windows(bins, channels, hist_samples, CALIBRATIONS[schedule])
     unrank = np.empty((channels, S), dtype=np.int64)
     np.put_along_axis(unrank, rank_table(S)[peak], np.arange(S)[None, :].repeat(channels, 0), axis=1)
     tables = [DecodeTable(e) for e in encoders]
@@ -343,7 +378,7 @@ def _decode_huffman(data: np.ndarray, reader: _Reader, bins: int, channels: int,
         if stream.size:
             raise CorruptStreamError(f"MUA stream of an empty array has {stream.size} bytes")
         return out
-    end = _kernels.huffman_decode(stream, 0, calib, raw_bits(S), S, enc_of, unrank, stack("first_code"),
+    end = _kernels.huffman_decode(stream, 0, calib_end, raw_bits(S), S, enc_of, unrank, stack("first_code"),
                                   stack("count"), stack("offset"), stack("symbols"), max_length, out)
     if end == -2:
         raise CorruptStreamError(f"MUA stream holds a calibration count >= S = {S}")
@@ -356,4 +391,4 @@ def _decode_huffman(data: np.ndarray, reader: _Reader, bins: int, channels: int,
     return out
 
 
-__all__ = ["MUACodec", "Calibration", "calibrate", "raw_bits", "saturate", "huffman_stream", "arith_stream"]
+__all__ = ["CALIBRATIONS", "MUACodec", "Calibration", "calibrate", "calibration_windows", "raw_bits", "saturate", "huffman_stream", "arith_stream"]
