@@ -15,12 +15,13 @@ import subprocess
 import numpy as np
 import pytest
 import scipy.io
-from helpers import assert_truncation_raises, shared_data
+from helpers import assert_bitflips_safe, assert_truncation_raises, shared_data
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from neurocodec import cli
 from neurocodec.errors import CorruptStreamError, InvalidConfigError, UnsupportedVersionError
 from neurocodec.mua import MUACodec, bin_raster, save_encoders, sclvs
-from neurocodec.mua import codec as mua_codec
 from neurocodec.mua.codec import calibrate, calibration_windows, huffman_stream, saturate
 from neurocodec.mua.rtl import BitTrueModel, pack_words, render_testbench, render_verilog, write_packed_stimulus
 
@@ -93,6 +94,28 @@ def test_bit_true_model_matches_codec(S, bp, hist, enc, sort, n_ch, calibration)
     payload = codec.encode(counts)
     assert payload.endswith(stream[0]) and payload[0] == (2 if calibration == "sequential" else 1)
     assert np.array_equal(codec.decode(payload), saturate(counts, S))
+
+
+@given(bins=st.integers(0, 60), channels=st.integers(1, 9), S=st.integers(2, 16), hist=st.integers(1, 12),
+       sort=st.booleans(), bp=st.integers(1, 4), seed=st.integers(0, 2**32 - 1))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_sequential_codec_and_model_hypothesis(bins, channels, S, hist, sort, bp, seed):
+    rng = np.random.default_rng(seed)
+    encoders = sclvs(S, complete=True)[:3].tolist()
+    raster = (rng.random((bins * bp, channels)) < rng.uniform(0.05, 0.9)).astype(np.uint8)
+    counts = bin_raster(raster, bp)
+    codec = MUACodec(S=S, encoders=encoders, hist_samples=hist, sort=sort, calibration="sequential")
+    payload = codec.encode(counts)
+    assert np.array_equal(codec.decode(payload), saturate(counts, S))
+    if raster.size:
+        words = BitTrueModel(encoders, S, hist, bp, channels, sort, "sequential").run_arrays(raster.ravel())
+        assert payload.endswith(pack_words(words)[0])
+
+
+def test_sequential_payload_bit_flips_are_typed():
+    counts = bin_raster(random_raster(400, 6, seed=4), 5)
+    payload = MUACodec(S=5, encoders=S5_ENCODERS, hist_samples=6, calibration="sequential").encode(counts)
+    assert_bitflips_safe(payload, MUACodec().decode, n_flips=300)
 
 
 def test_model_state_carries_across_calls():

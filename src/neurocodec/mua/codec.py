@@ -1,14 +1,15 @@
 """``MUACodec``: the implant's MUA compressor as a numcodecs codec, plus the calibration it runs.
 
 On the implant (Savolainen et al.) each channel first fills a histogram with its first
-``hist_samples`` binned counts, sent uncompressed meanwhile (ceil(log2 S) bits each).  Then the
+``hist_samples`` binned counts, sent uncompressed meanwhile (ceil(log2 S) bits each). Then the
 estimation sort ranks the values from the histogram's peak, the channel is assigned the encoder
 (SCLV) with the smallest dot product with the estimated sorted histogram, and every later count is
-mapped through the sort and sent as its static Huffman codeword.  With ``calibration="sequential"``
+mapped through the sort and sent as its static Huffman codeword. With ``calibration="sequential"``
 (the paper's hardware: one shared histogram) the channels calibrate in turn instead of at once:
-channel c histograms its counts of bins c*(H-1) .. c*(H-1)+H-1 (H = ``hist_samples``) and sends
-raw until then.  :func:`calibrate` is that procedure; the codec and the bit-rate analysis both call it, so they cannot disagree.  Counts
-above S-1 are saturated (as the implant's binner does); the saturated counts round-trip exactly.
+channel c histograms its counts of bins c*(H-1) .. c*(H-1)+H-1 (H = ``hist_samples``) and sends raw
+until then. :func:`calibrate` is that procedure; the codec and the bit-rate analysis both call it,
+so they cannot disagree. Counts above S-1 are saturated (as the implant's binner does); the
+saturated counts round-trip exactly.
 
 Bare payload (little header, then the stream; the container adds magic and CRCs)::
 
@@ -338,7 +339,8 @@ def _decode_huffman(data: np.ndarray, reader: _Reader, bins: int, channels: int,
     sort = reader.byte("sort flag")
     schedule = reader.byte("calibration schedule") if version == SEQUENTIAL_VERSION else 0
     if schedule >= len(CALIBRATIONS):
-        raise CorruptStreamError(f"MUA payload names calibration schedule {schedule}; known: 0..{len(CALIBRATIONS) - 1}")
+        raise CorruptStreamError(
+            f"MUA payload names calibration schedule {schedule}; known: 0..{len(CALIBRATIONS) - 1}")
     n_enc = reader.byte("encoder count")
     if sort > 1 or n_enc == 0 or hist_samples == 0:
         raise CorruptStreamError(f"MUA payload header invalid (sort={sort}, encoders={n_enc}, "
@@ -391,4 +393,5 @@ def _decode_huffman(data: np.ndarray, reader: _Reader, bins: int, channels: int,
     return out
 
 
-__all__ = ["CALIBRATIONS", "MUACodec", "Calibration", "calibrate", "calibration_windows", "raw_bits", "saturate", "huffman_stream", "arith_stream"]
+__all__ = ["CALIBRATIONS", "MUACodec", "Calibration", "calibrate", "calibration_windows", "raw_bits", "saturate",
+           "huffman_stream", "arith_stream"]
