@@ -143,6 +143,13 @@ def test_sequential_payload_is_version_2_with_its_schedule_byte():
         MUACodec().decode(b"\x03" + seq[1:])
     with pytest.raises(InvalidConfigError):
         MUACodec(calibration="serial")
+    # a histogram far longer than the array: every count raw, no overflow in the windows
+    huge = MUACodec(S=3, hist_samples=2**63, calibration="sequential")
+    assert np.array_equal(huge.decode(huge.encode(counts)), np.minimum(counts, 2))
+    payload = huge.encode(counts)
+    assert payload[9:19] == bytes([0x80] * 9 + [0x01])
+    forged = payload[:9] + bytes([0xFF] * 9 + [0x01]) + payload[19:]     # hist_samples = 2**64 - 1
+    assert np.array_equal(MUACodec().decode(forged), np.minimum(counts, 2))
     assert MUACodec(calibration="sequential").get_config()["calibration"] == "sequential"
 
 

@@ -97,6 +97,8 @@ class Calibration:
 
 def calibration_windows(bins: int, channels: int, hist_samples: int, calibration: str = "parallel"):
     """First bin and end (exclusive, at most ``bins``) of each channel's calibration window."""
+    # a window longer than the array ends with it; clipping keeps c * (H - 1) within int64
+    hist_samples = min(hist_samples, bins + 1)
     step = hist_samples - 1 if calibration == "sequential" else 0
     start = np.arange(channels, dtype=np.int64) * step
     return np.minimum(start, bins), np.minimum(start + hist_samples, bins)
