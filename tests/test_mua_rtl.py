@@ -23,7 +23,14 @@ from neurocodec import cli
 from neurocodec.errors import CorruptStreamError, InvalidConfigError, UnsupportedVersionError
 from neurocodec.mua import MUACodec, bin_raster, save_encoders, sclvs
 from neurocodec.mua.codec import calibrate, calibration_windows, huffman_stream, saturate
-from neurocodec.mua.rtl import BitTrueModel, pack_words, render_testbench, render_verilog, write_packed_stimulus
+from neurocodec.mua.rtl import (
+    BitTrueModel,
+    pack_words,
+    read_stimulus,
+    render_testbench,
+    render_verilog,
+    write_packed_stimulus,
+)
 
 needs_iverilog = pytest.mark.skipif(shutil.which("iverilog") is None,
                                     reason="iverilog not installed (apt-get install iverilog; CI installs it)")
@@ -189,6 +196,24 @@ def test_verilog_simulation_matches_model(tmp_path, S, bp, hist, enc, sort, n_ch
     assert got.shape[0] == codes.size == raster.shape[0] // bp * n_ch
     assert np.array_equal(got[:, 0], codes) and np.array_equal(got[:, 1], lengths)
     assert pack_words((codes, lengths)) == codec_stream(raster, S, bp, hist, enc, sort, calibration)
+
+
+@needs_iverilog
+@pytest.mark.parametrize("hist", [1, 2, 64])
+def test_paper_stimulus_sequential_simulation(tmp_path, hist):
+    # the paper's FPGA test bench input at its binning period: 96 channels x 160 ms, BP = 50 ms
+    stim = shared_data("mua", "paper_fpga_stimulus_96ch_160ms.txt")
+    raster = read_stimulus(stim, n_channels=96)
+    (tmp_path / "dut.v").write_text(render_verilog([[1, 2, 2]], 3, hist, 50, 96, calibration="sequential"))
+    (tmp_path / "tb.v").write_text(render_testbench("mua_sclv_encoder", stim, raster.size, 96, 50))
+    subprocess.run(["iverilog", "-g2005", "-o", str(tmp_path / "sim"), str(tmp_path / "tb.v"),
+                    str(tmp_path / "dut.v")], check=True, capture_output=True, timeout=120)
+    run = subprocess.run(["vvp", "-n", str(tmp_path / "sim")], check=True, capture_output=True, text=True,
+                         timeout=300)
+    got = read_words("\n".join(ln for ln in run.stdout.splitlines() if ln[:1].isdigit()))
+    codes, lengths = BitTrueModel([[1, 2, 2]], 3, hist, 50, 96, calibration="sequential").run_arrays(raster.ravel())
+    assert np.array_equal(got, np.stack([codes, lengths], axis=1)) and got.shape[0] == 3 * 96
+    assert pack_words((codes, lengths)) == codec_stream(raster, 3, 50, hist, [[1, 2, 2]], True, "sequential")
 
 
 # ------------------------------------------------------------------ long co-simulation on m1 (verilator)
