@@ -1,15 +1,16 @@
 """``MUACodec``: the implant's MUA compressor as a numcodecs codec, plus the calibration it runs.
 
 On the implant (Savolainen et al.) each channel first fills a histogram with its first
-``hist_samples`` binned counts, sent uncompressed meanwhile (ceil(log2 S) bits each). Then the
+``hist_samples`` binned counts, sent uncompressed meanwhile (ceil(log2 S) bits each).  Then the
 estimation sort ranks the values from the histogram's peak, the channel is assigned the encoder
 (SCLV) with the smallest dot product with the estimated sorted histogram, and every later count is
-mapped through the sort and sent as its static Huffman codeword. With ``calibration="sequential"``
-(the paper's hardware: one shared histogram) the channels calibrate in turn instead of at once:
-channel c histograms its counts of bins c*(H-1) .. c*(H-1)+H-1 (H = ``hist_samples``) and sends raw
-until then. :func:`calibrate` is that procedure; the codec and the bit-rate analysis both call it,
-so they cannot disagree. Counts above S-1 are saturated (as the implant's binner does); the
-saturated counts round-trip exactly.
+mapped through the sort and sent as its static Huffman codeword.  :func:`calibrate` is that
+procedure; the codec and the bit-rate analysis both call it, so they cannot disagree.  Counts
+above S-1 are saturated (as the implant's binner does); the saturated counts round-trip exactly.
+
+With ``calibration="sequential"`` (the paper's hardware: one shared histogram) the channels
+calibrate in turn instead of at once: channel c histograms its counts of bins c*(H-1) ..
+c*(H-1)+H-1 (H = ``hist_samples``) and sends raw until then.
 
 Bare payload (little header, then the stream; the container adds magic and CRCs)::
 
