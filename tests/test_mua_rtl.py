@@ -230,21 +230,24 @@ def m1_detections(bins: int, channels: int, bp: int) -> np.ndarray:
 
 def multi_testbench(instances) -> str:
     """One testbench clocking several encoders side by side, each from its own packed stimulus
-    into its own output file (one verilator build for the whole co-simulation)."""
-    decl, feed, done = [], [], []
-    for k, (module, n_ch, bp, stim, n, out) in enumerate(instances):
+    into its own output file (one verilator build for the whole co-simulation).  An instance with
+    ``gaps`` gets no input every fifth clock (``in_valid`` low: pipeline bubbles)."""
+    decl, feed, done, clocks = [], [], [], []
+    for k, (module, n_ch, bp, stim, n, out, gaps) in enumerate(instances):
         decl.append(f"""    reg [31:0] stim{k} [0:{(n + 31) // 32 - 1}];
     reg v{k} = 0, d{k} = 0;
     wire ov{k}, rdy{k};
     wire [31:0] oc{k};
     wire [7:0] ol{k};
-    integer fd{k};
+    integer fd{k}, i{k} = 0;
     {module} #(.N_CH({n_ch}), .BP_MS({bp})) u{k} (.clk(clk), .rst(rst), .in_valid(v{k}), .in_detect(d{k}),
         .ready(rdy{k}), .out_valid(ov{k}), .out_code(oc{k}), .out_len(ol{k}));
     always @(posedge clk) if (ov{k}) $fdisplay(fd{k}, "%0d %0d", oc{k}, ol{k});""")
-        feed.append(f"            v{k} = (n < {n}); d{k} = (n < {n}) ? stim{k}[n >> 5][n & 31] : 1'b0;")
+        bubble = "n % 5 == 4" if gaps else "1'b0"
+        feed.append(f"""            if ({bubble} || i{k} >= {n}) v{k} = 0;
+            else begin v{k} = 1; d{k} = stim{k}[i{k} >> 5][i{k} & 31]; i{k} = i{k} + 1; end""")
         done.append(f'        $readmemh("{stim}", stim{k}); fd{k} = $fopen("{out}", "w");')
-    longest = max(inst[4] for inst in instances)
+        clocks.append(n * 5 // 4 + 5 if gaps else n)
     ready = " && ".join(f"rdy{k}" for k in range(len(instances)))
     closes = " ".join(f"$fclose(fd{k});" for k in range(len(instances)))
     return f"""`timescale 1ns/1ps
@@ -257,7 +260,7 @@ module tb;
 {chr(10).join(done)}
         @(negedge clk) rst = 0;
         while (!({ready})) @(negedge clk);
-        for (n = 0; n < {longest}; n = n + 1) begin
+        for (n = 0; n < {max(clocks)}; n = n + 1) begin
 {chr(10).join(feed)}
             @(negedge clk);
         end
@@ -270,21 +273,21 @@ endmodule
 """
 
 
-# (name, S, histogram samples, encoders, calibration, channels, BP ms, bins)
+# (name, S, histogram samples, encoders, calibration, channels, BP ms, bins, input gaps)
 COSIM = [
-    ("par96", 3, 64, [[1, 2, 2]], "parallel", 96, 5, 6400),      # the paper's system ...
-    ("seq96", 3, 64, [[1, 2, 2]], "sequential", 96, 5, 6400),    # ... every channel calibrates in turn
-    ("par512", 3, 64, [[1, 2, 2]], "parallel", 512, 2, 2000),
-    ("seq512", 3, 64, [[1, 2, 2]], "sequential", 512, 2, 2000),  # channels 0..31 calibrated
-    ("seq512h4", 3, 4, [[1, 2, 2]], "sequential", 512, 2, 2000),  # all 512 calibrated by bin 1537
-    ("seq96s5", 5, 16, S5_ENCODERS, "sequential", 96, 5, 6400),
+    ("par96", 3, 64, [[1, 2, 2]], "parallel", 96, 5, 6400, False),      # the paper's system ...
+    ("seq96", 3, 64, [[1, 2, 2]], "sequential", 96, 5, 6400, False),    # ... every channel calibrates in turn
+    ("par512", 3, 64, [[1, 2, 2]], "parallel", 512, 2, 2000, True),
+    ("seq512", 3, 64, [[1, 2, 2]], "sequential", 512, 2, 2000, False),  # channels 0..31 calibrated
+    ("seq512h4", 3, 4, [[1, 2, 2]], "sequential", 512, 2, 2000, True),  # all 512 calibrated by bin 1537
+    ("seq96s5", 5, 16, S5_ENCODERS, "sequential", 96, 5, 6400, False),
 ]
 
 
 @needs_verilator
 def test_long_m1_cosimulation_rtl_model_codec(tmp_path):
     rasters, instances, sources = {}, [], []
-    for name, S, hist, enc, calibration, n_ch, bp, bins in COSIM:
+    for name, S, hist, enc, calibration, n_ch, bp, bins, gaps in COSIM:
         key = (n_ch, bp, bins)
         if key not in rasters:
             rasters[key] = m1_detections(bins, n_ch, bp)
@@ -293,13 +296,13 @@ def test_long_m1_cosimulation_rtl_model_codec(tmp_path):
         sources.append(tmp_path / f"{name}.v")
         sources[-1].write_text(src)
         instances.append((f"enc_{name}", n_ch, bp, tmp_path / f"stim_{n_ch}_{bp}.hex", rasters[key].size,
-                          tmp_path / f"{name}.out"))
+                          tmp_path / f"{name}.out", gaps))
     (tmp_path / "tb.v").write_text(multi_testbench(instances))
     subprocess.run(["verilator", "--binary", "--timing", "-O2", "-Wno-fatal", "-Wno-WIDTH", "--Mdir",
                     str(tmp_path / "obj"), "-o", "vsim", "--top-module", "tb", str(tmp_path / "tb.v"),
                     *map(str, sources)], check=True, capture_output=True, timeout=600)
     subprocess.run([str(tmp_path / "obj" / "vsim")], check=True, capture_output=True, timeout=600)
-    for name, S, hist, enc, calibration, n_ch, bp, bins in COSIM:
+    for name, S, hist, enc, calibration, n_ch, bp, bins, _ in COSIM:
         raster = rasters[(n_ch, bp, bins)]
         got = read_words((tmp_path / f"{name}.out").read_text())
         codes, lengths = BitTrueModel(enc, S, hist, bp, n_ch, True, calibration).run_arrays(raster.ravel())
