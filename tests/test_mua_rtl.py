@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from neurocodec import cli
+from neurocodec.entropy import varint
 from neurocodec.errors import CorruptStreamError, InvalidConfigError, UnsupportedVersionError
 from neurocodec.mua import MUACodec, bin_raster, save_encoders, sclvs
 from neurocodec.mua.codec import calibrate, calibration_windows, huffman_stream, saturate
@@ -99,7 +100,7 @@ def test_bit_true_model_matches_codec(S, bp, hist, enc, sort, n_ch, calibration)
     codec = MUACodec(S=S, bin_ms=bp, encoders=enc, hist_samples=hist, sort=sort, calibration=calibration)
     counts = bin_raster(raster, bp)
     payload = codec.encode(counts)
-    assert payload.endswith(stream[0]) and payload[0] == (2 if calibration == "sequential" else 1)
+    assert payload.endswith(stream[0]) and payload[0] == (3 if calibration == "sequential" else 1)
     assert np.array_equal(codec.decode(payload), saturate(counts, S))
 
 
@@ -134,28 +135,32 @@ def test_model_state_carries_across_calls():
     assert pieces == whole
 
 
-def test_sequential_payload_is_version_2_with_its_schedule_byte():
+def test_sequential_payload_is_version_3_with_its_schedule_byte():
     counts = np.array([[0, 1], [1, 2], [0, 1], [1, 1], [2, 0], [0, 2]], dtype=np.int16)
     seq = MUACodec(S=3, hist_samples=2, calibration="sequential").encode(counts)
     par = MUACodec(S=3, hist_samples=2).encode(counts)
-    # header: version, coder, dtype, bins, channels, S, hist_samples, sort, then the schedule byte
-    assert seq[0] == 2 and par[0] == 1 and seq[9:12] == bytes([2, 1, 1]) and par[9:11] == bytes([2, 1])
+    # version 3: version, layout, coder, dtype, bins, channels, S, hist_samples, sort, schedule byte
+    assert seq[:2] == bytes([3, 0]) and par[0] == 1
+    assert seq[10:13] == bytes([2, 1, 1]) and par[9:11] == bytes([2, 1])
+    fortran = MUACodec(S=3, hist_samples=2, calibration="sequential").encode(np.asfortranarray(counts))
+    assert fortran[:2] == bytes([3, 1]) and MUACodec().decode(fortran).flags.f_contiguous
     assert MUACodec(S=3, coder="arithmetic", calibration="sequential").encode(counts)[0] == 1
-    for payload in (seq, par):
+    for payload in (seq, par, fortran):
         assert np.array_equal(MUACodec().decode(payload), np.minimum(counts, 2))
     assert_truncation_raises(seq, MUACodec().decode)
     with pytest.raises(CorruptStreamError, match="calibration schedule 2"):
-        MUACodec().decode(seq[:11] + b"\x02" + seq[12:])
+        MUACodec().decode(seq[:12] + b"\x02" + seq[13:])
     with pytest.raises(UnsupportedVersionError):
-        MUACodec().decode(b"\x03" + seq[1:])
+        MUACodec().decode(b"\x04" + seq[1:])
     with pytest.raises(InvalidConfigError):
         MUACodec(calibration="serial")
     # a histogram far longer than the array: every count raw, no overflow in the windows
-    huge = MUACodec(S=3, hist_samples=2**63, calibration="sequential")
-    assert np.array_equal(huge.decode(huge.encode(counts)), np.minimum(counts, 2))
+    huge = MUACodec(S=3, hist_samples=2**62, calibration="sequential")
     payload = huge.encode(counts)
-    assert payload[9:19] == bytes([0x80] * 9 + [0x01])
-    forged = payload[:9] + bytes([0xFF] * 9 + [0x01]) + payload[19:]     # hist_samples = 2**64 - 1
+    assert np.array_equal(huge.decode(payload), np.minimum(counts, 2))
+    field = bytes(varint.encode([2**62]))
+    assert payload[10:10 + len(field)] == field
+    forged = payload[:10] + bytes([0xFF] * 9 + [0x01]) + payload[10 + len(field):]     # hist_samples = 2**64 - 1
     assert np.array_equal(MUACodec().decode(forged), np.minimum(counts, 2))
     assert MUACodec(calibration="sequential").get_config()["calibration"] == "sequential"
 

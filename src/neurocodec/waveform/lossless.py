@@ -120,16 +120,7 @@ def lpc(series: np.ndarray, order: int, near: int = 0) -> tuple[int, int, np.nda
         return mu, 0, np.zeros(0, dtype=np.int64)
     r[0] *= 1.0 + 1e-6  # white-noise floor keeps the recursion stable on degenerate input
     r[0] += series.size * ((2 * near + 1) ** 2 - 1) / 12.0
-    a = np.zeros(order)
-    err = r[0]
-    for i in range(order):
-        k = (r[i + 1] - np.dot(a[:i], r[i:0:-1])) / err
-        a_prev = a[:i].copy()
-        a[i] = k
-        a[:i] = a_prev - k * a_prev[::-1]
-        err *= 1.0 - k * k
-        if err <= 0:
-            break
+    a = K.levinson(r, order)
     peak = float(np.max(np.abs(a)))
     if not np.isfinite(peak) or peak >= MAX_COEF >> 4:
         return mu, 0, np.zeros(0, dtype=np.int64)
@@ -191,9 +182,12 @@ class WaveformCodec(Codec):
                 "near": self.near}
 
     @property
-    def max_error(self) -> int:
-        """The bound on |decoded - original| in levels: 0 for lossless."""
-        return self.near
+    def lossy(self) -> dict | None:
+        """None when decoding gives the input back exactly, else what the decoder guarantees."""
+        if not self.near:
+            return None
+        return {"max_abs_error": self.near,
+                "unit": "levels of the level map (ADC codes on the implant's ladder, else sample units)"}
 
     # -- encoding --------------------------------------------------------------------------
 

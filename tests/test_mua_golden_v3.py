@@ -1,4 +1,4 @@
-"""Golden MUA payloads of version 2 (sequential calibration), written once (tests/fixtures/mua/README.md).
+"""Golden MUA payloads of version 3 (sequential calibration), written once (tests/fixtures/mua/v3/README.md).
 
 Each payload must decode to its stored counts, re-encode to the same bytes with the recorded config,
 raise typed errors when damaged, and read the same through a plain-Python reading of FORMAT.md 3.3.2.
@@ -15,7 +15,7 @@ from helpers import assert_golden_damage_raises
 from neurocodec.mua import MUACodec
 from neurocodec.mua import codec as mua_codec
 
-ROOT = pathlib.Path(__file__).parent / "fixtures" / "mua" / "v2"
+ROOT = pathlib.Path(__file__).parent / "fixtures" / "mua" / "v3"
 MANIFEST = json.loads((ROOT / "manifest.json").read_text())
 PAYLOADS = MANIFEST["payloads"]
 IDS = [e["name"] for e in PAYLOADS]
@@ -30,19 +30,19 @@ def _load(entry):
     return data, counts
 
 
-def test_fixture_set_covers_version_2():
-    assert MANIFEST["payload_version"] == mua_codec.SEQUENTIAL_VERSION == 2
+def test_fixture_set_covers_version_3():
+    assert MANIFEST["payload_version"] == mua_codec.SEQUENTIAL_VERSION == 3
     assert all(e["config"]["calibration"] == "sequential" for e in PAYLOADS)
     assert any(len(e["config"].get("encoders", [[0]])) > 1 for e in PAYLOADS)
     assert any(e["config"].get("sort") is False for e in PAYLOADS)
 
 
 @pytest.mark.parametrize("entry", PAYLOADS, ids=IDS)
-def test_golden_v2_decodes_and_reencodes(entry):
+def test_golden_v3_decodes_and_reencodes(entry):
     data, counts = _load(entry)
-    assert data[0] == 2
+    assert data[0] == 3
     decoded = MUACodec().decode(data)
-    assert decoded.dtype == counts.dtype
+    assert decoded.dtype == counts.dtype and decoded.flags.f_contiguous == counts.flags.f_contiguous
     np.testing.assert_array_equal(decoded, counts)
     codec = MUACodec(**entry["config"])
     assert codec.encode(counts) == data
@@ -51,14 +51,14 @@ def test_golden_v2_decodes_and_reencodes(entry):
 
 
 @pytest.mark.parametrize("entry", PAYLOADS, ids=IDS)
-def test_golden_v2_damage_raises_typed_errors(entry):
+def test_golden_v3_damage_raises_typed_errors(entry):
     data, _ = _load(entry)
-    assert_golden_damage_raises(data, MUACodec().decode)
+    assert_golden_damage_raises(data, MUACodec().decode, unsupported=max(mua_codec.FORMAT_VERSIONS) + 1)
 
 
 def test_worked_example_in_the_docs():
     data = (ROOT / "seq_s3_8x3.bin").read_bytes()
-    text = "02 00 03 3c 69 32 08 03 03 03 01 01 01 01 02 02 00 00 00 00 01 00 19 81 66 c9 b4 3c"
+    text = "03 00 00 03 3c 69 32 08 03 03 03 01 01 01 01 02 02 00 00 00 00 01 00 19 81 66 c9 b4 3c"
     assert data.hex(" ") == text
     assert text in (pathlib.Path(__file__).parents[1] / "FORMAT.md").read_text()
 
@@ -77,9 +77,9 @@ def _uvarint(data, pos):
 
 
 def _spec_decode(data):
-    assert data[0] == 2 and data[1] == 0
-    n = data[2]
-    pos = 3 + n
+    assert data[0] == 3 and data[1] <= 1 and data[2] == 0    # version, layout, coder 0
+    n = data[3]
+    pos = 4 + n
     bins, pos = _uvarint(data, pos)
     channels, pos = _uvarint(data, pos)
     S, pos = _uvarint(data, pos)
@@ -122,6 +122,6 @@ def _spec_decode(data):
 
 
 @pytest.mark.parametrize("entry", PAYLOADS, ids=IDS)
-def test_golden_v2_as_the_spec_reads_it(entry):
+def test_golden_v3_as_the_spec_reads_it(entry):
     data, counts = _load(entry)
     np.testing.assert_array_equal(_spec_decode(data), counts.astype(np.int64))
