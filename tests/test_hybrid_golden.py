@@ -39,7 +39,7 @@ def test_golden_damage_is_typed(case):
 
 
 def test_golden_header_fields_as_specified():
-    """FORMAT.md 3.7 read by hand, without the codec: every field up to the background section."""
+    """FORMAT.md 3.4 read by hand, without the codec: every field up to the background section."""
     case = next(c for c in CASES if c["name"] == "multi_near2")
     data, x, _ = _load(case)
     assert data[0] == 1 and data[1] == 1  # version 1; flags: two-dimensional only

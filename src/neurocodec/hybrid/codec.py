@@ -1,6 +1,6 @@
 """Hybrid lossy codec: lossless spike times, bounded-error snippets, a decimated bounded-error background.
 
-Payload layout (bare; integers are LEB128 varints unless a width is given; FORMAT.md 3.7 is
+Payload layout (bare; integers are LEB128 varints unless a width is given; FORMAT.md 3.4 is
 normative)::
 
     u8      format version (1)
