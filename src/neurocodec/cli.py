@@ -236,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .mua.cli import register_cli as register_mua
 
     register_mua(sub)
+    from .stream.cli import register_cli as register_stream
+
+    register_stream(sub)
     return parser
 
 
