@@ -440,6 +440,7 @@ class StreamDecoder:
         self._expected = 0
         self._in_step = False
         self._table_id: int | None = None
+        self._started = False
         self._recent = np.full(_RECENT, -1, dtype=np.int64)
         self.counts = {"decoded": 0, "lost": 0, "duplicate": 0, "late": 0, "corrupt": 0, "truncated": 0,
                        "packets_missing": 0}
@@ -498,8 +499,10 @@ class StreamDecoder:
         if kind > RAW:
             return Received("corrupt", message=f"unknown packet kind {kind}")
         f = cfg.frame_samples
-        # 32-bit sequence numbers, read as the nearest to the one expected
-        s = self._expected + ((seq - self._expected + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+        # 32-bit sequence numbers, read as the nearest to the one expected (a decoder that joins a
+        # running stream takes the first as it comes)
+        s = self._expected + ((seq - self._expected + (1 << 31)) & 0xFFFFFFFF) - (1 << 31) if self._started else seq
+        self._started = True
         if s < self._expected:
             if self._recent[s % _RECENT] == s:
                 return Received("duplicate", s, s * f, message=f"packet {s} arrived again")
