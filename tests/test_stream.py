@@ -16,7 +16,7 @@ from neurocodec.errors import (
     UnsupportedVersionError,
 )
 from neurocodec.stream import PacketLossError, PacketOrderError, StreamDecoder, StreamEncoder
-from neurocodec.stream.codec import HEADER_SIZE, RAW, SYNC, StreamConfig
+from neurocodec.stream.codec import HEADER_SIZE, PACKET_OVERHEAD, RAW, SYNC, StreamConfig
 from neurocodec.synthetic import recording
 from neurocodec.waveform.levels import LADDER_INDEX
 
@@ -89,8 +89,10 @@ def test_losses_are_reported_and_resync_at_the_next_sync(drops, preset, near):
             assert got.status == "lost" and got.samples is None
         for first, end in got.lost:
             lost.update(range(first // 5, end // 5))
-        # back in step at every sync packet, whatever came before
-        assert got.status == "decoded" or p[0] != SYNC
+        # back in step at every sync packet, whatever came before, unless both copies of the table it
+        # names were lost; one that carries a table always decodes
+        if p[0] == SYNC:
+            assert got.status == "decoded" or (not p[13] and "table" in got.message)
     for first, end in dec.finish(len(packets)):
         lost.update(range(first // 5, end // 5))
     assert delivered | lost == set(range(len(packets))) and not delivered & lost
@@ -170,7 +172,7 @@ def test_incompressible_and_off_map_frames_go_raw_within_the_bound():
     noise = rng.integers(-32768, 32768, (20 * 6, 5)).astype(np.int16)
     enc, fs, packets = stream(noise, 20, levels=(-32768, 32767))
     dec = StreamDecoder(enc.header())
-    assert all(p[0] == RAW and len(p) == enc.config.max_packet for p in packets)
+    assert all(p[0] == RAW and len(p) == PACKET_OVERHEAD + noise[:20].nbytes <= enc.config.max_packet for p in packets)
     for f, p in zip(fs, packets):
         np.testing.assert_array_equal(dec.decode(p), f)
 

@@ -136,8 +136,9 @@ class StreamConfig:
         self.map_kind = map_kind
         self.map_lo = map_lo
         self.map_hi = map_hi
-        # a raw packet; a coded one is sent only when it is smaller
-        self.max_packet = PACKET_OVERHEAD + 2 * channels * frame_samples
+        # a coded packet goes out only when, leaving aside a predictor table it carries, it is smaller
+        # than the raw one: a full table plus just under a raw frame's bytes is the worst case
+        self.max_packet = PACKET_OVERHEAD + 2 * channels * frame_samples + channels * (4 + 2 * order)
         self.crc = 0
 
     @property
@@ -383,14 +384,16 @@ class StreamEncoder:
     def _coded(self, seq: int, sync: bool) -> bytes | None:
         t, buf = self._t, self._buf
         pos = PACKET_HEAD
+        table = 0
         if sync:
-            side = struct.pack("<IB", self._table_id, self._copies > 0) + (self._table if self._copies > 0 else b"")
-            if len(side) + 4 >= self._raw_payload:
-                return None
+            # a table may make the packet larger than a raw frame (that is the stated bound): it
+            # must get through to the decoder, and small frames could not carry one otherwise
+            table = len(self._table) if self._copies > 0 else 0
+            side = struct.pack("<IB", self._table_id, table > 0) + (self._table if table else b"")
             buf[pos:pos + len(side)] = np.frombuffer(side, dtype=np.uint8)
             pos += len(side)
         start = pos + 4
-        limit = PACKET_HEAD + self._raw_payload
+        limit = PACKET_HEAD + self._raw_payload + table
         end, raw_bits, _ = self._kernel(t.levels, t.lo, t.hi, t.coefs, t.orders, t.shifts, t.means, self.config.near,
                                         t.model, t.params, buf, start, limit, self._rawbits, t.state)
         raw_bytes = (raw_bits + 7) >> 3
