@@ -57,6 +57,17 @@ def test_round_trip_and_bound(channels, frame, n, preset, near, sync_ms, seed):
     assert dec.counts["decoded"] == len(packets) and not dec.lost_ranges
 
 
+@given(channels=st.integers(1, 1024), frame=st.integers(1, 3), preset=st.sampled_from(["fast", "max"]),
+       seed=st.integers(0, 9))
+@settings(max_examples=15, deadline=None)
+def test_any_channel_count(channels, frame, preset, seed):
+    data = recording(frame * 4, channels=channels, seed=seed)
+    enc, fs, packets = stream(data, frame, preset=preset, sync_ms=0.2)
+    dec = StreamDecoder(enc.header())
+    for f, p in zip(fs, packets):
+        np.testing.assert_array_equal(dec.decode(p), f)
+
+
 @pytest.mark.parametrize("channels", [1, 1024])
 def test_channel_count_extremes(channels):
     data = recording(3 * 4, channels=channels, seed=channels)

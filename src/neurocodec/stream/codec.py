@@ -447,6 +447,7 @@ class StreamDecoder:
         self._recent = np.full(_RECENT, -1, dtype=np.int64)
         self.counts = {"decoded": 0, "lost": 0, "duplicate": 0, "late": 0, "corrupt": 0, "truncated": 0,
                        "packets_missing": 0}
+        #: Every sample range reported lost so far, adjacent ranges merged (one entry per loss episode).
         self.lost_ranges: list[tuple[int, int]] = []
 
     def decode(self, packet) -> np.ndarray:
@@ -468,14 +469,21 @@ class StreamDecoder:
         if packets > self._expected:
             self._gap(lost, self._expected, packets)
             self._expected = packets
-        self.lost_ranges.extend(lost)
+        self._record(lost)
         return lost
 
     def receive(self, packet) -> Received:
         got = self._receive(bytes(packet) if not isinstance(packet, bytes) else packet)
         self.counts[got.status] += 1
-        self.lost_ranges.extend(got.lost)
+        self._record(got.lost)
         return got
+
+    def _record(self, lost: list) -> None:
+        for first, end in lost:
+            if self.lost_ranges and self.lost_ranges[-1][1] == first:
+                self.lost_ranges[-1] = (self.lost_ranges[-1][0], end)
+            else:
+                self.lost_ranges.append((first, end))
 
     def _gap(self, lost: list, first: int, end: int) -> None:
         f = self.config.frame_samples
