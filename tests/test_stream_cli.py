@@ -67,3 +67,19 @@ def test_stream_ratio_against_the_file_codec_on_the_challenge_data():
     report = simulate(TiledRecording(recordings, len(recordings)), rate, sync_ms=100, preset="fast")
     assert report["wrong_samples"] == 0 and report["packets_lost"] == 0
     assert report["ratio"] >= 0.95 * file_ratio, (report["ratio"], file_ratio)
+
+
+def test_inspect_shows_the_configuration_and_the_bound(tmp_path, capsys):
+    from pathlib import Path
+
+    golden = Path(__file__).resolve().parent / "fixtures" / "stream" / "v1"
+    assert main(["stream", "inspect", str(golden / "near2_fast_3ch.stream"), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["near"] == 2 and not info["lossless"] and info["channels"] == 3 and info["packets"] == 30
+    assert info["decoder"]["decoded"] == 30
+    assert main(["stream", "inspect", str(golden / "near2_fast_3ch.stream")]) == 0
+    assert "NEAR-LOSSLESS" in capsys.readouterr().out
+    cut = tmp_path / "cut.stream"
+    cut.write_bytes((golden / "fast_4ch.stream").read_bytes()[:100])
+    assert main(["stream", "inspect", str(cut)]) == 1
+    assert "stream ends inside the packet" in capsys.readouterr().err

@@ -3,6 +3,8 @@
 - ``stream simulate DATA``: a folder of single-electrode WAVs tiled to ``--channels`` channels,
   streamed through encoder -> lossy link -> decoder; rate, per-packet CPU time, real-time channel
   counts, losses, and the check of every delivered sample.  Exit code 1 if any check fails.
+- ``stream inspect FILE``: header fields (lossless or the near-lossless bound) and packet
+  accounting of a recorded stream (header, then packets back to back).
 """
 
 from __future__ import annotations
@@ -54,6 +56,33 @@ def cmd_simulate(args) -> int:
     return 0 if ok(report) else 1
 
 
+def cmd_inspect(args) -> int:
+    from pathlib import Path
+
+    from .codec import StreamDecoder, split_stream
+
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as exc:
+        raise InvalidConfigError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+    config, header, packets = split_stream(data)
+    dec = StreamDecoder(header)
+    for p in packets:
+        dec.receive(p)
+    kinds = [p[0] for p in packets]
+    info = config.describe()
+    info.update(packets=len(packets), sync_packets=kinds.count(1), raw_packets=kinds.count(2), bytes=len(data),
+                decoder=dict(dec.counts), ratio=2 * config.channels * config.frame_samples * len(packets) / len(data))
+    if args.json:
+        print(json.dumps(info))
+    else:
+        for key, value in info.items():
+            print(f"{key:24s} {value}")
+        if config.near:
+            print(f"NEAR-LOSSLESS: every sample within +-{config.near} levels of the original")
+    return 0
+
+
 def register_cli(sub) -> None:
     p = sub.add_parser("stream", help="real-time streaming codec: simulate a lossy radio link")
     stream_sub = p.add_subparsers(dest="stream_command", required=True, metavar="STREAM_COMMAND")
@@ -78,3 +107,7 @@ def register_cli(sub) -> None:
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.add_argument("--plot", help="PNG of the latency distribution and the bit rate over time")
     s.set_defaults(func=cmd_simulate)
+    i = stream_sub.add_parser("inspect", help="configuration and packet accounting of a recorded stream file")
+    i.add_argument("file", help="stream header then packets back to back (as tests/fixtures/stream/v1/*.stream)")
+    i.add_argument("--json", action="store_true", help="print one JSON object")
+    i.set_defaults(func=cmd_inspect)

@@ -149,6 +149,15 @@ class StreamConfig:
     def preset(self) -> str:
         return next(name for name, (sid, _) in lossless.PRESETS.items() if sid == self.set_id)
 
+    def describe(self) -> dict:
+        """The configuration as JSON-able fields (what ``neurocodec stream inspect`` prints)."""
+        return {"version": VERSION, "channels": self.channels, "sample_rate": self.sample_rate,
+                "frame_samples": self.frame_samples, "preset": self.preset, "lpc_order": self.order,
+                "lossless": self.near == 0, "near": self.near, "sync_interval_packets": self.sync_packets,
+                "refit_interval_packets": self.refit_packets,
+                "level_map": "ladder" if self.map_kind == MAP_LADDER else f"offset [{self.map_lo}, {self.map_hi}]",
+                "largest_packet": self.max_packet}
+
     def pack(self) -> bytes:
         body = _HEADER.pack(MAGIC, VERSION, FLAG_NEAR if self.near else 0, self.channels, self.sample_rate,
                             self.frame_samples, self.set_id, self.order, self.near, self.sync_packets,
@@ -184,6 +193,28 @@ class StreamConfig:
                                      f"its configuration implies {config.max_packet}")
         config.crc = crc
         return config
+
+
+def split_stream(data: bytes) -> tuple[StreamConfig, bytes, list[bytes]]:
+    """A recorded stream (header, then packets back to back) cut into its header and packets.
+
+    Only the framing is checked here (the packets' own checks are the decoder's).
+    """
+    data = bytes(data)
+    config = StreamConfig.parse(data[:HEADER_SIZE])
+    packets, pos = [], HEADER_SIZE
+    while pos < len(data):
+        if len(data) - pos < PACKET_HEAD:
+            raise TruncatedStreamError(f"stream ends inside a packet's framing at byte {pos}")
+        (n,) = struct.unpack_from("<I", data, pos + 5)
+        if n > config.max_packet - PACKET_OVERHEAD:
+            raise CorruptStreamError(f"packet at byte {pos} declares {n} payload bytes, the stream allows "
+                                     f"{config.max_packet - PACKET_OVERHEAD}")
+        if len(data) - pos < PACKET_OVERHEAD + n:
+            raise TruncatedStreamError(f"stream ends inside the packet at byte {pos}")
+        packets.append(data[pos:pos + PACKET_OVERHEAD + n])
+        pos += PACKET_OVERHEAD + n
+    return config, data[:HEADER_SIZE], packets
 
 
 def _validated(channels, rate, frame, set_id, order, near, sync_packets, refit_packets, map_kind, lo,
