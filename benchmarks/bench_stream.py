@@ -30,6 +30,25 @@ from neurocodec.waveform import WaveformCodec
 DEFAULT_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "neuralink-dev"
 
 
+def cross_channel(source: TiledRecording, rate: int, order: int = 8) -> None:
+    """Would the file codec's cross-channel rule (difference to the previous channel when its LPC
+    residual energy is 20 % lower) pay on these channels?  Measured on the first second."""
+    from neurocodec.waveform.levels import LADDER_INDEX
+    from neurocodec.waveform.lossless import _residual_energy, lpc
+
+    x = source.frame(0, min(source.length, rate)).astype(np.int64)
+    levels = LADDER_INDEX[x + 32768].T.copy() if np.all(LADDER_INDEX[x + 32768] >= 0) else x.T.copy()
+    ratios = []
+    for c in range(1, levels.shape[0]):
+        diff = levels[c] - levels[c - 1]
+        own = _residual_energy(levels[c], lpc(levels[c], order))
+        ratios.append(_residual_energy(diff, lpc(diff, order)) / max(own, 1.0))
+    ratios = np.array(ratios)
+    print(f"cross-channel differences: {int(np.count_nonzero(ratios < 0.8))} of {ratios.size} adjacent pairs predict "
+          f">= 20 % better as a difference (median residual energy {np.median(ratios):.2f} x the channel's own)",
+          flush=True)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("data", nargs="?", default=str(DEFAULT_DIR))
@@ -48,6 +67,7 @@ def main(argv=None) -> int:
     source = TiledRecording(recordings, args.channels)
     weights = np.bincount(np.arange(args.channels) % len(recordings), minlength=len(recordings))
     rows = []
+    cross_channel(source, rate)
     print(f"{len(recordings)} recordings x {length} samples ({length / rate:.2f} s at {rate} Hz), "
           f"tiled to {args.channels} channels; load average {os.getloadavg()}", flush=True)
     for preset in args.presets.split(","):

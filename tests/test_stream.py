@@ -38,7 +38,8 @@ def codes(x):
 
 
 @given(channels=st.sampled_from([1, 2, 3, 5, 16]), frame=st.integers(1, 40), n=st.integers(1, 12),
-       preset=st.sampled_from(["fast", "max"]), near=st.sampled_from([0, 0, 1, 3]), sync_ms=st.sampled_from([0.5, 3, 100]),
+       preset=st.sampled_from(["fast", "max"]), near=st.sampled_from([0, 0, 1, 3]),
+       sync_ms=st.sampled_from([0.5, 3, 100]),
        seed=st.integers(0, 99))
 @SETTINGS
 def test_round_trip_and_bound(channels, frame, n, preset, near, sync_ms, seed):

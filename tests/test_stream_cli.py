@@ -56,7 +56,7 @@ def test_simulate_errors_are_one_line(tmp_path, capsys):
 
 
 def test_stream_ratio_against_the_file_codec_on_the_challenge_data():
-    """The issue's ratio bar on 48 dev recordings, 2 s each (the full 1024-channel run is benchmarks/bench_stream.py)."""
+    """The issue's ratio bar on 48 dev recordings, 2 s each (the 1024-channel run: benchmarks/bench_stream.py)."""
     from neurocodec.stream.simulate import TiledRecording, load_folder, simulate
     from neurocodec.waveform import WaveformCodec
 

@@ -10,7 +10,8 @@ import numpy as np
 from neurocodec.stream import StreamDecoder, StreamEncoder
 from neurocodec.synthetic import recording
 
-for preset, near, levels in (("fast", 0, "ladder"), ("max", 0, "ladder"), ("fast", 2, "ladder"), ("max", 0, (-900, 900))):
+cases = (("fast", 0, "ladder"), ("max", 0, "ladder"), ("fast", 2, "ladder"), ("max", 0, (-900, 900)))
+for preset, near, levels in cases:
     x = recording(8 * 14, channels=3, seed=11)
     if levels != "ladder":
         x = (x // 40).astype(np.int16)
