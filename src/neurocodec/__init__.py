@@ -4,7 +4,17 @@ Lossless raw waveforms (:mod:`neurocodec.waveform`), spike rasters (:mod:`neuroc
 multi-unit activity for wireless implants (:mod:`neurocodec.mua`), behind one container format.
 """
 
-from .api import codecs, compress, decode_bytes, decode_file, decompress, encode_bytes, encode_file, inspect
+from .api import (
+    LossyDecodeWarning,
+    codecs,
+    compress,
+    decode_bytes,
+    decode_file,
+    decompress,
+    encode_bytes,
+    encode_file,
+    inspect,
+)
 from .errors import (
     CorruptStreamError,
     InvalidConfigError,
@@ -17,6 +27,7 @@ from .errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "LossyDecodeWarning",
     "compress",
     "decompress",
     "encode_file",

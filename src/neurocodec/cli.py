@@ -63,9 +63,17 @@ def _write_output(path: str, data: bytes) -> None:
     write_atomic(path, data)
 
 
+def _refuse_same_file(args) -> None:
+    from .io.atomic import refuse_overwriting_input
+
+    if "-" not in (args.input, args.output):
+        refuse_overwriting_input(args.input, args.output, args.force)
+
+
 def cmd_encode(args) -> int:
     from . import api
 
+    _refuse_same_file(args)
     data = api.encode_bytes(_read_input(args.input), args.codec, name=args.input, **_config(args))
     _write_output(args.output, data)
     return 0
@@ -74,7 +82,15 @@ def cmd_encode(args) -> int:
 def cmd_decode(args) -> int:
     from . import api
 
-    _write_output(args.output, api.decode_bytes(_read_input(args.input), name=args.input))
+    _refuse_same_file(args)
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", api.LossyDecodeWarning)
+        out = api.decode_bytes(_read_input(args.input), name=args.input)
+    _write_output(args.output, out)
+    for w in caught:
+        print(f"neurocodec: note: {w.message}", file=sys.stderr)
     return 0
 
 
@@ -90,6 +106,12 @@ def cmd_inspect(args) -> int:
     print(f"codec           {info['codec_id']}  {json.dumps(info['config']) if info['config'] else '(defaults)'}")
     print(f"array           {info['dtype']} {tuple(info['shape'])}, {info['raw_bytes']} bytes raw")
     print(f"blocks          {len(info['blocks'])} of up to {info['block_rows']} rows")
+    if info["lossy"] is None:
+        print("fidelity        lossless")
+    else:
+        from .api import _describe
+
+        print(f"fidelity        LOSSY: {_describe(info['lossy'])}")
     print(f"bytes           {b['total']} total = {b['header']} framing + {b['extra']} side data "
           f"+ {b['payload']} payload  (ratio {info['ratio']:.4f} vs raw)")
     for i, blk in enumerate(info["blocks"]):
@@ -112,8 +134,9 @@ def cmd_eval(args) -> int:
     from . import evaluate
 
     config = _config(args)
-    results = evaluate.evaluate(args.data, args.codec, config, jobs=args.jobs, progress=not args.no_progress)
-    evaluate.write_csv(results, args.csv)
+    with evaluate.CsvLog(args.csv) as log:
+        results = evaluate.evaluate(args.data, args.codec, config, jobs=args.jobs, progress=not args.no_progress,
+                                    on_result=log.write)
     summary = evaluate.summarize(results, evaluate.codec_size_bytes(args.codec))
     summary["codec"] = args.codec
     summary["config"] = config
@@ -197,12 +220,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("encode", help="compress a WAV (or .npy) file")
     p.add_argument("input", help="input file, - for stdin")
     p.add_argument("output", help="output file, - for stdout")
+    p.add_argument("--force", action="store_true", help="allow the output to replace the input file")
     _codec_args(p)
     p.set_defaults(func=cmd_encode)
 
     p = sub.add_parser("decode", help="decompress to the original WAV (or .npy)")
     p.add_argument("input", help="compressed file, - for stdin")
     p.add_argument("output", help="output file, - for stdout")
+    p.add_argument("--force", action="store_true", help="allow the output to replace the input file")
     p.set_defaults(func=cmd_decode)
 
     p = sub.add_parser("inspect", help="header fields and byte accounting of a compressed file")
