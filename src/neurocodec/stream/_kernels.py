@@ -12,6 +12,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from ..waveform._kernels import levinson
+
 #: Coefficients travel as int16: fractional bits are chosen so the largest fits.
 COEF_LIMIT = (1 << 15) - 1
 MAX_SHIFT = 14
@@ -89,17 +91,15 @@ def observe(levels, tail, seen, sums, pairs):
 
 @nb.njit(cache=True, nogil=True)
 def fit(sums, pairs, max_order, top, coefs, orders, shifts, means):
-    """Integer LPC per channel from the lagged sums of past samples (:func:`observe`; Levinson-Durbin).
+    """Integer LPC per channel from the lagged sums of past samples (:func:`observe`).
 
-    The rules of :func:`neurocodec.waveform.lossless.lpc` (order at most a quarter of the samples,
-    a white-noise floor, no predictor when the recursion degenerates), with coefficients quantised
-    to fit int16.  With no past samples (the first packet) every channel predicts its previous
+    The file codec's Levinson-Durbin kernel under the rules of
+    :func:`neurocodec.waveform.lossless.lpc` (order at most a quarter of the samples, a white-noise
+    floor, no predictor when the recursion degenerates), with coefficients quantised to fit int16.  With no past samples (the first packet) every channel predicts its previous
     sample around the middle level.
     """
     n_ch = sums.shape[0]
     count = pairs[0]
-    a = np.zeros(max_order + 1)
-    prev = np.zeros(max_order + 1)
     r = np.zeros(max_order + 1)
     for c in range(n_ch):
         coefs[c, :] = 0
@@ -129,22 +129,7 @@ def fit(sums, pairs, max_order, top, coefs, orders, shifts, means):
         if r[0] <= 0.0:
             continue
         r[0] *= 1.0 + 1e-6
-        err = r[0]
-        for i in range(order + 1):
-            a[i] = 0.0
-        for i in range(order):
-            acc = r[i + 1]
-            for j in range(i):
-                acc -= a[j] * r[i - j]
-            k = acc / err
-            for j in range(i):
-                prev[j] = a[j]
-            a[i] = k
-            for j in range(i):
-                a[j] = prev[j] - k * prev[i - 1 - j]
-            err *= 1.0 - k * k
-            if err <= 0.0:
-                break
+        a = levinson(r, order)
         peak = 0.0
         for i in range(order):
             peak = max(peak, abs(a[i]))
