@@ -264,6 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .lossy_cli import register_cli as register_lossy
 
     register_lossy(sub)
+    from .stream.cli import register_cli as register_stream
+
+    register_stream(sub)
     return parser
 
 
