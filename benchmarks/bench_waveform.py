@@ -57,14 +57,14 @@ class LevelMapped:
         self.inner = inner
 
     def encode(self, x):
-        mapping, levels = choose_mapping(x[:, None])
-        return mapping.header() + bytes(self.inner.encode(levels[0].astype(np.int16)))
+        mapping, levels = choose_mapping(x)
+        return mapping.header() + bytes(self.inner.encode(levels.astype(np.int16)))
 
     def decode(self, data):
         buf = np.frombuffer(data, dtype=np.uint8)
         mapping, pos = read_mapping(buf, 0, -32768, 32767)
         levels = as_samples(self.inner.decode(data[pos:]), np.int16).astype(np.int64)
-        return mapping.samples_from_channels(levels[None, :], np.int16)[:, 0]
+        return mapping.to_samples(levels, np.int16)
 
 
 def baselines() -> list[tuple[str, object | None, str]]:

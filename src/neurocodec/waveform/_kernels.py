@@ -383,7 +383,7 @@ def fit_lpc(series, order, near, out):
         return mu, 0, 0, 0.0
     r[0] *= 1.0 + 1e-6  # white-noise floor keeps the recursion stable on degenerate input
     r[0] += n_t * ((2 * near + 1) ** 2 - 1) / 12.0
-    a, errors = levinson(r, order)
+    a, errors = levinson_errors(r, order)
     energy = errors[min(order, CROSS_ORDER) - 1]
     peak = 0.0
     for i in range(order):
@@ -411,7 +411,7 @@ def _proxy_energy(series, order):
     if r[0] <= 0:
         return 0.0
     r[0] *= 1.0 + 1e-6
-    return levinson(r, order)[1][order - 1]
+    return levinson_errors(r, order)[1][order - 1]
 
 
 @nb.njit(cache=True, nogil=True)
@@ -441,8 +441,13 @@ def analyse_channels(levels, order, near, cross_channel, top, lo, coefs, orders,
 
 @nb.njit(cache=True, nogil=True)
 def levinson(r, order):
-    """Levinson-Durbin: the order-``order`` predictor of autocorrelation ``r`` and the prediction
-    error after each order (encoder side only).
+    """Levinson-Durbin: the order-``order`` predictor of autocorrelation ``r`` (encoder side only)."""
+    return levinson_errors(r, order)[0]
+
+
+@nb.njit(cache=True, nogil=True)
+def levinson_errors(r, order):
+    """Levinson-Durbin: the predictor of autocorrelation ``r`` and the prediction error after each order.
 
     Sequential float arithmetic in a kernel: no BLAS call per step (whose threads cost more than
     the sums on a busy machine) and the same rounding on every machine.
@@ -496,6 +501,18 @@ def autocorrelation(series, mean, max_lag):
     if widest < 65536:
         return _lagged_sums(series, mean, max_lag, 0)
     return _lagged_sums(series, float(mean), max_lag, 0.0)
+
+
+@nb.njit(cache=True, nogil=True)
+def map_through(samples, index, offset, out):
+    """``out = index[samples + offset]``; False as soon as a sample maps to -1 (not in the table)."""
+    flat = samples.ravel()
+    for i in range(flat.shape[0]):
+        v = index[np.int64(flat[i]) + offset]
+        if v < 0:
+            return False
+        out[i] = v
+    return True
 
 
 TILE = 64  # the (time, channel) tiles a layout change walks, so both sides stay in L1

@@ -215,7 +215,7 @@ class WaveformCodec(Codec):
 
     def _encode_levels(self, data: np.ndarray, flags: int, near: int, prior, fit) -> tuple[bytes, np.ndarray | None]:
         n_t, n_ch = data.shape
-        mapping, levels = choose_mapping(data)
+        mapping, levels = choose_mapping(data, channel_major=True)
         near = near if mapping.size > 1 else 0
         head = _head(flags | (FLAG_NEAR if near else 0), n_t, n_ch, near)
         head += mapping.header()
@@ -317,7 +317,7 @@ class WaveformCodec(Codec):
             _check_tail(data, pos, flags)
             if near:
                 raise CorruptStreamError("an empty or constant waveform cannot be near-lossless")
-            first = mapping.samples_from_channels(np.zeros((1, 1), dtype=np.int64), dtype)[0, 0]
+            first = mapping.to_samples(np.zeros(1, dtype=np.int64), dtype)[0]
             return ndarray_copy(np.full(shape, first, dtype=dtype, order=order), out)
 
         set_id, pos = _read_u8(data, pos)
