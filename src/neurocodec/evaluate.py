@@ -102,7 +102,7 @@ def evaluate(data, codec: str = api.DEFAULT_CODEC, config: dict | None = None, j
     tasks = [(name, source, codec, config) for name, source in inputs]
     bar = None
     if progress:
-        from tqdm import tqdm
+        from ._progress import tqdm
 
         bar = tqdm(total=len(tasks), unit="file", desc="eval", leave=False)
     results: list[FileResult] = []
