@@ -133,9 +133,22 @@ def test_dev_recordings_roundtrip():
     ids=["big-endian", "fortran-order", "strided"],
 )
 def test_memory_layouts(array):
-    decoded = WaveformCodec().decode(WaveformCodec().encode(array))
-    assert decoded.dtype == array.dtype.newbyteorder("=") and decoded.flags.c_contiguous
-    np.testing.assert_array_equal(decoded, array)
+    # numcodecs' convention: a codec sees a chunk's memory, so the decoded buffer keeps the input's
+    # memory order (a column-major chunk comes back column-major; anything else row-major)
+    from numcodecs.tests.common import check_encode_decode_array
+
+    for preset in ("max", "fast"):
+        codec = WaveformCodec(preset)
+        decoded = codec.decode(codec.encode(array))
+        fortran = array.flags.f_contiguous and not array.flags.c_contiguous
+        assert decoded.dtype == array.dtype.newbyteorder("=")
+        assert decoded.flags.f_contiguous if fortran else decoded.flags.c_contiguous
+        np.testing.assert_array_equal(decoded, array)
+        if array.dtype.isnative:  # byte order is the dtype's business: decoding gives native samples
+            check_encode_decode_array(np.ascontiguousarray(array) if not fortran else array, codec)
+        out = np.empty_like(array, order="F" if fortran else "C", dtype=decoded.dtype)
+        codec.decode(codec.encode(array), out=out)
+        np.testing.assert_array_equal(out, array)
 
 
 def test_cross_channel_mode_roundtrip():
@@ -311,3 +324,97 @@ def test_trailing_bytes_rejected():
     payload = codec.encode(ladder_signal(1000, seed=21))
     with pytest.raises(CorruptStreamError):
         codec.decode(payload + b"\x00")
+
+
+# -- near-lossless -------------------------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(0, 3000), channels=st.integers(1, 4), near=st.integers(1, 8),
+       preset=st.sampled_from(["max", "fast"]), seed=st.integers(0, 2**16), on_ladder=st.booleans())
+def test_near_lossless_bound_holds(n, channels, near, preset, seed, on_ladder):
+    if on_ladder:
+        x = ladder_signal(n, channels=channels, seed=seed)
+        to_levels = lambda a: np.searchsorted(LADDER_VALUES, a)  # noqa: E731
+    else:
+        rng = np.random.default_rng(seed)
+        x = np.cumsum(rng.integers(-40, 41, (n, channels)), axis=0).astype(np.int16)
+        to_levels = lambda a: a.astype(np.int64)  # noqa: E731  (OFFSET mapping: levels are sample units)
+    codec = WaveformCodec(preset, near=near)
+    y = codec.decode(codec.encode(x))
+    assert y.shape == x.shape and y.dtype == x.dtype
+    if x.size:
+        assert np.abs(to_levels(x) - to_levels(y)).max() <= near
+
+
+def test_near_zero_is_the_lossless_codec_byte_for_byte():
+    x = ladder_signal(5000, channels=3, seed=41)
+    for preset in ("max", "fast"):
+        assert WaveformCodec(preset, near=0).encode(x) == WaveformCodec(preset).encode(x)
+
+
+def test_near_lossless_codes_smaller_as_the_bound_grows():
+    x = ladder_signal(20000, seed=42)
+    sizes = [len(WaveformCodec(near=k).encode(x)) for k in (0, 1, 2, 4)]
+    assert sizes == sorted(sizes, reverse=True) and sizes[1] < 0.8 * sizes[0]
+
+
+@pytest.mark.parametrize("near", [-1, 1 << 16, 1.5, True, "2"])
+def test_near_must_be_a_small_integer(near):
+    with pytest.raises(InvalidConfigError, match="near"):
+        WaveformCodec(near=near)
+
+
+def test_near_lossless_payload_damage_raises():
+    payload = WaveformCodec(near=2).encode(ladder_signal(3000, seed=43))
+    assert_truncation_raises(payload, WaveformCodec().decode)
+
+
+# -- bounded work and memory ------------------------------------------------------------
+
+
+def test_size_bomb_is_refused_before_allocating():
+    # 58 bytes declaring 2**24 samples used to allocate 413 MiB and run 5.8 s before failing
+    bomb = bytes.fromhex("010080808008000000800800") + bytes(46)
+    with pytest.raises(TruncatedStreamError):
+        WaveformCodec().decode(bomb)
+    constant = bytes([1, 0]) + bytes.fromhex("8080808001") + bytes([2]) + bytes([0, 0])  # 2**28 equal samples
+    with pytest.raises(TruncatedStreamError):
+        WaveformCodec().decode(constant)
+
+
+def test_decoder_stops_when_the_payload_runs_out():
+    # a payload cut in half must fail at once, not after decoding every sample it claims
+    payload = WaveformCodec("fast").encode(ladder_signal(400_000, seed=44))
+    with pytest.raises((TruncatedStreamError, CorruptStreamError)):
+        WaveformCodec().decode(payload[: len(payload) // 2])
+
+
+def test_dense_series_are_padded_to_the_decoders_cap():
+    x = np.zeros(3_000_000, np.int16)
+    x[1_000_000] = 100
+    payload = WaveformCodec("fast").encode(x)
+    assert payload[0] == 2 and len(payload) * 4096 >= x.size
+    np.testing.assert_array_equal(WaveformCodec().decode(payload), x)
+    damaged = payload[:-1] + b"\x01"
+    with pytest.raises(CorruptStreamError, match="unexpected bytes"):
+        WaveformCodec().decode(damaged)
+
+
+def test_incompressible_data_is_stored_raw():
+    x = np.random.default_rng(45).integers(-32768, 32768, (3000, 2)).astype(np.int16)
+    payload = WaveformCodec().encode(x)
+    assert len(payload) <= x.nbytes + 8
+    np.testing.assert_array_equal(WaveformCodec().decode(payload), x)
+    assert_truncation_raises(payload, WaveformCodec().decode)
+
+
+def test_encoder_refuses_what_the_decoder_refuses():
+    wide = np.lib.stride_tricks.as_strided(np.zeros(1, np.int16), shape=(1 << 41, 0), strides=(0, 2))
+    with pytest.raises(InvalidConfigError, match="limits"):
+        WaveformCodec().encode(wide)
+
+
+def test_object_arrays_raise_type_error():
+    with pytest.raises(TypeError):
+        WaveformCodec().encode(np.array([1, 2, 3], dtype=object))

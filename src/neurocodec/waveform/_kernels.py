@@ -73,7 +73,13 @@ MIX_AT = ESCAPE_AT + ESCAPE_BITS + 1  # N_INPUTS weights per slot
 APM_AT = MIX_AT + N_INPUTS * N_STEPS  # APM_KNOTS per slot
 MODEL_SIZE = APM_AT + APM_KNOTS * N_STEPS
 
-STATUS_OK, STATUS_OUT_OF_RANGE = 0, 1
+STATUS_OK, STATUS_OUT_OF_RANGE, STATUS_TRUNCATED = 0, 1, 2
+HISTORY_WINDOW = 4096
+
+# Per-channel state after the history (see new_state): smoothed |residual| in 1/16 units, last sign.
+STATE_AVG, STATE_NEG = 0, 1
+STATE_EXTRA = 2
+AVG_START = 16 * 4
 FIT_MIX_RATE = 1
 
 
@@ -139,6 +145,13 @@ def _decide(mixed, fit_mixer, decode, bit, x1, x2, xc, buf, pos, end, model, inp
     return bit, x1, x2, xc, pos
 
 
+def new_state(n_ch: int, max_order: int) -> np.ndarray:
+    """The per-channel coding state a series starts from: history at the mean, the residual average's start."""
+    state = np.zeros((n_ch, max_order + STATE_EXTRA), dtype=np.int64)
+    state[:, max_order + STATE_AVG] = AVG_START
+    return state
+
+
 @functools.cache
 def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
     """The kernel that encodes (or decodes) with the mixed models (``max``) or the fast ones.
@@ -146,24 +159,31 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
     The switches are compile-time constants of each kernel, so the hot loop carries no tests of
     them.  ``fit_mixer`` lets the mixer weights learn: what benchmarks/crossval_waveform.py fits
     priors with (a codec never does: weights fitted offline code short recordings better).
+    The kernel releases the GIL, so threads can code independent payloads side by side.
     """
 
-    @nb.njit(cache=True)
-    def code_levels(levels, lo, hi, coefs, orders, shifts, means, model, params, buf, start, end, raw):
-        """Encode or decode the level series ``levels[c, :]`` of every channel.
+    @nb.njit(cache=True, nogil=True)
+    def code_levels(levels, lo, hi, coefs, orders, shifts, means, near, model, params, buf, start, end, raw,
+                    state):
+        """Encode or decode the level series ``levels[c, :]`` of every channel, channel after channel.
 
         ``levels`` is read when encoding and filled when decoding; channel ``c`` takes values in
         ``[lo[c], hi[c]]`` and is predicted by ``coefs[c, :orders[c]]`` (fixed point, ``shifts[c]``
-        fractional bits) around ``means[c]``.  ``model`` (``MODEL_SIZE``, see ``*_AT``) holds every
-        adaptive table; the caller passes a fresh copy of a prior and it is updated in place.  The
-        coded stream occupies ``buf[start:end]``; the fast models also write (read) raw bits to
-        ``raw``, which must be zeroed for the encoder.  Returns ``(end position, raw bits, status)``;
-        an encoder whose buffers were too small gets positions past their ends, a decoder that met
-        an impossible value gets ``STATUS_OUT_OF_RANGE``.
+        fractional bits) around ``means[c]``.  ``near`` bounds the error: the residual is quantised
+        with step ``2 * near + 1`` and the prediction runs on reconstructed levels, which the encoder
+        writes back into ``levels`` (``near = 0`` is lossless).  ``model`` (``MODEL_SIZE``, see
+        ``*_AT``) holds every adaptive table and ``state`` (``new_state``) each channel's history and
+        residual average; both are updated in place, so a caller that codes a series in pieces (the
+        real-time stream) passes them on from piece to piece.  The coded stream occupies
+        ``buf[start:end]``; the fast models also write (read) raw bits to ``raw``, which must be
+        zeroed for the encoder.  Returns ``(end position, raw bits, status)``; an encoder whose
+        buffers were too small gets positions past their ends, a decoder that met an impossible value
+        gets ``STATUS_OUT_OF_RANGE``.
         """
         n_ch, n_t = levels.shape
         smooth = params[P_SMOOTH]
         group_base = params[P_GROUP]
+        step = 2 * near + 1
         inputs = np.zeros(N_INPUTS, dtype=np.int64)
         inputs[N_INPUTS - 1] = 256
         if decode:
@@ -175,9 +195,13 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
 
         rpos = 0
         max_order = coefs.shape[1]
-        hist = np.empty(n_t + max_order, dtype=np.int64)
+        # a window of the history, slid when full: memory stays small whatever the series length
+        hist = np.empty(HISTORY_WINDOW + max_order, dtype=np.int64)
         for ch in range(n_ch):
-            hist[:max_order] = 0  # the history before the first sample is the mean
+            hist[:max_order] = state[ch, :max_order]
+            h = max_order
+            avg = state[ch, max_order + STATE_AVG]
+            prev_neg = state[ch, max_order + STATE_NEG]
             order = orders[ch]
             shift = shifts[ch]
             mu = means[ch]
@@ -186,10 +210,13 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
             cf = coefs[ch]
             lv = levels[ch]
             half = (1 << shift) >> 1
-            avg = 16 * 4
-            prev_neg = 0
             for t in range(n_t):
-                h = t + max_order
+                if decode and pos > end:
+                    # the payload ran out: stop now, not after the samples it claims to hold
+                    return pos, rpos, STATUS_TRUNCATED
+                if h == hist.shape[0]:
+                    hist[:max_order] = hist[h - max_order:h]
+                    h = max_order
                 acc = half
                 for i in range(order):
                     acc += cf[i] * hist[h - 1 - i]
@@ -198,12 +225,23 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
                     pred = lo_c
                 elif pred > hi_c:
                     pred = hi_c
-                target = 0 if decode else lv[t] - pred
+                # the largest quantised step each way that still reconstructs inside the range
+                if near:
+                    up = (hi_c - pred + near) // step
+                    down = (pred - lo_c + near) // step
+                else:
+                    up = hi_c - pred
+                    down = pred - lo_c
+                target = 0
+                if not decode:
+                    target = lv[t] - pred
+                    if near:
+                        target = (target + near) // step if target >= 0 else -((near - target) // step)
                 mb = MAG_BUCKET_TABLE[min(avg, 4095)]
                 mrow = mb * N_STEPS
                 bit = 1
                 # zero flag: "|r| <= 0", landing on pred
-                if lo_c != hi_c:
+                if up + down > 0:
                     if not decode:
                         bit = 1 if target == 0 else 0
                     li = (pred & (LEVEL_CONTEXTS - 1)) * 3
@@ -214,9 +252,9 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
                     # the group size: one level (plain unary) for max; for fast it grows with the recent
                     # residual size, and the offset inside the last group goes raw, after the sign
                     g = 0 if group_base == 0 else min(max((mb - group_base) >> 1, 0), MAX_GROUP_BITS)
-                    forced = pred == lo_c or pred == hi_c
+                    forced = up == 0 or down == 0
                     n_raw = 0 if mixed else g + (0 if forced else 1)
-                    neg = 1 if (target < 0 or pred == hi_c) else 0
+                    neg = 1 if (target < 0 or up == 0) else 0
                     offset = 0
                     if mixed:
                         if not forced:
@@ -236,8 +274,8 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
                     s = -1 if neg else 1
                     direction = 2 if neg else 1
                     m = -target if neg else target
-                    m_max = (pred - lo_c) if neg else (hi_c - pred)
-                    # |r| in [a, b]: unary over groups of 2**g levels; each decision asks "|r| <= top?"
+                    m_max = down if neg else up
+                    # |r| in [a, b]: unary over groups of 2**g steps; each decision asks "|r| <= top?"
                     # and its level context is the level at the top of the group
                     a = 1
                     b = m_max
@@ -247,7 +285,7 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
                             break
                         if not decode:
                             bit = 1 if m <= top else 0
-                        li = ((pred + s * top) & (LEVEL_CONTEXTS - 1)) * 3 + direction
+                        li = ((pred + s * (top * step + near)) & (LEVEL_CONTEXTS - 1)) * 3 + direction
                         bit, x1, x2, xc, pos = _decide(mixed, fit_mixer, decode, bit, x1, x2, xc, buf, pos, end,
                                                        model, inputs, params, mrow + j, j, li)
                         if bit:
@@ -279,7 +317,7 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
                         b = a
                     if decode:
                         a += offset
-                        if a > b:
+                        if a > b or a > m_max:
                             return pos, rpos, STATUS_OUT_OF_RANGE
                     elif n_raw:
                         rpos = put_bits(raw, rpos, ((neg << g) | (m - a)) if not forced else m - a, n_raw)
@@ -288,18 +326,44 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
                     prev_neg = 1 + neg
                 else:
                     prev_neg = 0
-                x = pred + r
-                if decode:
-                    if x < lo_c or x > hi_c:
-                        return pos, rpos, STATUS_OUT_OF_RANGE
+                x = pred + r * step
+                if near:
+                    # a step past the range's edge reconstructs on the edge, still within near of the sample
+                    x = min(max(x, lo_c), hi_c)
+                    lv[t] = x
+                elif decode:
                     lv[t] = x
                 avg += (((r if r >= 0 else -r) << 4) - avg) >> smooth
                 hist[h] = x - mu
+                h += 1
+            state[ch, :max_order] = hist[h - max_order:h]
+            state[ch, max_order + STATE_AVG] = avg
+            state[ch, max_order + STATE_NEG] = prev_neg
         if not decode:
             pos = encode_flush(x1, x2, buf, pos)
         return pos, rpos, STATUS_OK
 
     return code_levels
+
+
+@nb.njit(cache=True, nogil=True)
+def residual_energy(series, mean, coefs, shift):
+    """Sum of squared residuals of the integer predictor the coder runs on ``series`` (encoder side).
+
+    What the encoder compares to decide whether a channel codes its difference to the previous
+    one; the history before the first sample is the mean, as in the coder.  Squares add up in
+    float64 in sequential order, so the choice is the same on every machine and never overflows.
+    """
+    order = coefs.shape[0]
+    half = (1 << shift) >> 1
+    total = 0.0
+    for t in range(series.shape[0]):
+        acc = half
+        for i in range(min(order, t)):
+            acc += coefs[i] * (series[t - 1 - i] - mean)
+        e = float(series[t] - mean - (acc >> shift))
+        total += e * e
+    return total
 
 
 @nb.njit(cache=True)

@@ -53,12 +53,12 @@ class Mapping:
             return samples.astype(np.int64) - self.offset
         return np.searchsorted(self.values, samples).astype(np.int64)
 
-    def to_samples(self, levels: np.ndarray, dtype) -> np.ndarray:
+    def to_samples(self, levels: np.ndarray, dtype, order: str = "C") -> np.ndarray:
         # Straight into the sample dtype: an int64 temporary of a whole block, freshly mapped
         # memory for every payload, cost the decoder a tenth of its time.  The decoder has
         # checked every level against the mapping's range, so neither form can go out of range
         # (which is also why ``take`` may skip its own bounds check).
-        out = np.empty(levels.shape, dtype=dtype)
+        out = np.empty(levels.shape, dtype=dtype, order=order)
         if self.kind == OFFSET:
             np.add(levels, self.offset, out=out, casting="unsafe")
         else:
