@@ -67,6 +67,7 @@ def codec_class(name: str) -> type[Codec]:
     try:
         return _CODECS[name]
     except KeyError:
+        _load_all()  # so the message lists every codec, not only those imported so far
         raise UnsupportedVersionError(
             f"unknown codec {name!r}; this build knows {', '.join(sorted(_CODECS))}"
         ) from None
