@@ -33,7 +33,7 @@ def write_recording(path: Path, gigabytes: float, channels: int) -> int:
     rows_per_block = SAMPLE_RATE
     blocks = [recording(rows_per_block, channels=channels, seed=100 + i) for i in range(4)]
     frame = channels * 2
-    n_blocks = max(1, int(gigabytes * 1e9 // (rows_per_block * frame)))
+    n_blocks = max(1, -int(-gigabytes * 1e9 // (rows_per_block * frame)))
     with open(path, "wb") as f:
         for i in range(n_blocks):
             f.write(blocks[i % len(blocks)].tobytes())
