@@ -138,18 +138,21 @@ DEFAULT_WARMUP = (("waveform", {"preset": "max"}), ("waveform", {"preset": "fast
 
 
 def warmup_steps(codecs=None) -> list[tuple[str, dict]]:
-    """The (codec name, config) pairs :func:`warmup` codes: ``codecs`` names, ``"all"``, or the defaults."""
+    """The (codec name, config) pairs :func:`warmup` codes: ``codecs`` (names or (name, config) pairs),
+    ``"all"``, or the defaults."""
     from . import registry
 
     if codecs is None:
         return list(DEFAULT_WARMUP)
     if codecs == "all":
-        names = registry.codec_names()
+        names = [n for n in registry.codec_names() if _samples(n) is not None]
     else:
         names = list(codecs)
     steps = []
     for name in names:
-        if name == "waveform":
+        if isinstance(name, tuple):
+            steps.append((name[0], dict(name[1])))
+        elif name == "waveform":
             steps += [("waveform", {"preset": "max"}), ("waveform", {"preset": "fast"})]
         else:
             steps.append((name, {}))

@@ -91,6 +91,9 @@ def _raw_paths(args) -> None:
 def cmd_encode(args) -> int:
     from . import api
 
+    config = _config(args)
+    if args.codec == "waveform":
+        _ensure_kernels([("waveform", {"preset": config.get("preset", "max")})])
     if args.channels is not None or args.input.lower().endswith((".bin", ".dat")):
         from .io import rawbin
 
@@ -240,6 +243,16 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_warmup(args) -> int:
+    from . import _jit
+
+    steps = _jit.warmup("all" if args.all else (args.codec or None), progress=not args.no_progress)
+    where = {"numba": "numba's cache (beside the package, NUMBA_CACHE_DIR or the user cache)",
+             "dir": f"the cache in {_jit.CACHE_DIR}", "memory": "memory only (nothing writable for a cache)"}
+    print(f"kernels of {len(steps)} codec configurations compiled or loaded; they live in {where[_jit.MODE]}")
+    return 0
+
+
 def cmd_codecs(args) -> int:
     from . import registry
 
@@ -312,6 +325,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channels", type=_positive_int, default=32, help="synthetic channels (default 32)")
     p.add_argument("--seconds", type=_positive_float, default=5.0, help="synthetic duration (default 5)")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("warmup", help="compile the codec kernels into numba's cache now (first runs, cluster images)")
+    p.add_argument("--codec", action="append", help="codec to compile (repeatable; default: the waveform presets)")
+    p.add_argument("--all", action="store_true", help="every codec")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_warmup)
 
     p = sub.add_parser("codecs", help="list the registered codecs")
     p.set_defaults(func=cmd_codecs)
