@@ -54,6 +54,29 @@ def run(cmd: list[str]) -> dict:
     return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024}
 
 
+def _mtscomp(work: Path, src: Path, channels: int):
+    """mtscomp's compress and decompress of ``src`` in child processes, or None when it is not installed."""
+    try:
+        import mtscomp  # noqa: F401
+    except ImportError:
+        print("mtscomp: not installed (pip install mtscomp)")
+        return None
+    cbin, ch, back = work / "rec.cbin", work / "rec.ch", work / "back" / "rec.mts.bin"
+    enc = run([sys.executable, "-c", f"import mtscomp; mtscomp.compress({str(src)!r}, {str(cbin)!r}, {str(ch)!r}, "
+               f"sample_rate={SAMPLE_RATE}, n_channels={channels}, dtype='int16', n_threads=1)"])
+    dec = run([sys.executable, "-c", f"import mtscomp; mtscomp.decompress({str(cbin)!r}, {str(ch)!r}, {str(back)!r})"])
+    return ("mtscomp (1 thread)", cbin.stat().st_size + ch.stat().st_size, enc, dec,
+            filecmp.cmp(src, back, shallow=False))
+
+
+def _table(rows, size: int) -> None:
+    print("| codec | ratio | encode CPU s | encode wall s | encode peak MB | decode CPU s | decode peak MB | identical |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, nbytes, e, d, same in rows:
+        print(f"| {name} | {size / nbytes:.4f} | {e['cpu_s']:.1f} | {e['wall_s']:.1f} | {e['peak_mb']:.0f} | "
+              f"{d['cpu_s']:.1f} | {d['peak_mb']:.0f} | {same} |", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--gb", type=float, default=2.0)
@@ -61,6 +84,8 @@ def main() -> None:
     ap.add_argument("--dir", default="/tmp/neurocodec-rawbench")
     ap.add_argument("--preset", default="fast", choices=["max", "fast"])
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--no-mtscomp", action="store_true", help="neurocodec only (mtscomp takes ~4x its time)")
+    ap.add_argument("--reuse", action="store_true", help="keep an existing rec.ap.bin of the right size")
     ap.add_argument("--write-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     work = Path(args.dir)
@@ -69,8 +94,9 @@ def main() -> None:
     if args.write_only:
         write_recording(src, args.gb, args.channels)
         return
-    subprocess.run([sys.executable, __file__, "--write-only", "--gb", str(args.gb), "--channels", str(args.channels),
-                    "--dir", str(work)], check=True)
+    if not (args.reuse and src.exists() and src.with_suffix(".meta").exists()):
+        subprocess.run([sys.executable, __file__, "--write-only", "--gb", str(args.gb), "--channels",
+                        str(args.channels), "--dir", str(work)], check=True)
     size = src.stat().st_size
     print(f"input: {src}, {size:,} bytes, {args.channels} channels int16")
     exe = [sys.executable, "-m", "neurocodec"]
@@ -83,25 +109,11 @@ def main() -> None:
     dec = run([*exe, "decode", str(out), str(back), "--no-progress"])
     identical = filecmp.cmp(src, back, shallow=False)
     rows = [("neurocodec " + args.preset, out.stat().st_size, enc, dec, identical)]
-    try:
-        import mtscomp  # noqa: F401
-    except ImportError:
-        print("mtscomp: not installed (pip install mtscomp)")
-    else:
-        cbin = work / "rec.cbin"
-        code = (f"import mtscomp; mtscomp.compress({str(src)!r}, {str(cbin)!r}, {str(work / 'rec.ch')!r}, "
-                f"sample_rate={SAMPLE_RATE}, n_channels={args.channels}, dtype='int16', n_threads=1)")
-        m_enc = run([sys.executable, "-c", code])
-        mback = work / "back" / "rec.mts.bin"
-        dcode = (f"import mtscomp; mtscomp.decompress({str(cbin)!r}, {str(work / 'rec.ch')!r}, {str(mback)!r})")
-        m_dec = run([sys.executable, "-c", dcode])
-        rows.append(("mtscomp (1 thread)", cbin.stat().st_size + (work / "rec.ch").stat().st_size, m_enc, m_dec,
-                     filecmp.cmp(src, mback, shallow=False)))
-    print("| codec | ratio | encode CPU s | encode wall s | encode peak MB | decode CPU s | decode peak MB | identical |")
-    print("|---|---|---|---|---|---|---|---|")
-    for name, nbytes, e, d, same in rows:
-        print(f"| {name} | {size / nbytes:.4f} | {e['cpu_s']:.1f} | {e['wall_s']:.1f} | {e['peak_mb']:.0f} | "
-              f"{d['cpu_s']:.1f} | {d['peak_mb']:.0f} | {same} |")
+    _table(rows, size)
+    if not args.no_mtscomp:
+        row = _mtscomp(work, src, args.channels)
+        if row:
+            _table([*rows, row], size)
     if not args.keep:
         shutil.rmtree(work)
 

@@ -97,7 +97,10 @@ def parse_sidecar(extra: bytes, what: str) -> tuple[bytes, bytes] | None:
 def _atomic_output(path: Path):
     """A binary file that replaces ``path`` only when the block completes (as io.atomic.write_atomic)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; an output gets the permissions any new file gets
         with os.fdopen(fd, "wb") as f:
             yield f
             f.flush()
