@@ -189,15 +189,16 @@ def kernels_cached(module_name: str = "neurocodec.waveform._kernels") -> bool:
     import importlib
 
     module = importlib.import_module(module_name)
-    dispatchers = [v for v in vars(module).values() if isinstance(v, Dispatcher)]
-    if not dispatchers:
+    # the module's own kernels (not those it imports), each cached as "<module stem>.<qualname>-<line>..."
+    own = [v for v in vars(module).values() if isinstance(v, Dispatcher) and v.py_func.__module__ == module_name]
+    if not own:
         return True
-    cache = dispatchers[0]._cache
-    path = getattr(cache, "cache_path", None)
-    if not path:
-        return False
     stem = Path(module.__file__).stem
-    return any(Path(path).glob(f"{stem}.*.nbi"))
+    for dispatcher in own:
+        path = getattr(dispatcher._cache, "cache_path", None)
+        if path and any(Path(path).glob(f"{stem}.{dispatcher.py_func.__qualname__}-*.nbi")):
+            return True
+    return False
 
 
 def dispatcher_stats(module_names=None) -> dict:
