@@ -156,6 +156,8 @@ def cmd_eval(args) -> int:
     from . import evaluate
 
     config = _config(args)
+    if args.codec == "waveform":
+        _ensure_kernels([("waveform", {"preset": config.get("preset", "max")})], enabled=not args.no_progress)
     results = evaluate.evaluate(args.data, args.codec, config, jobs=args.jobs, progress=not args.no_progress)
     evaluate.write_csv(results, args.csv)
     summary = evaluate.summarize(results, evaluate.codec_size_bytes(args.codec))
