@@ -128,3 +128,11 @@ def test_cli_raw_without_meta_needs_channels(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["encode", str(tmp_path / "x.bin"), str(tmp_path / "x.nc"), "--channels", "0"])
     assert isinstance(InvalidConfigError("x"), NeurocodecError)
+
+
+def test_decode_bytes_gives_the_raw_binary_back(tmp_path, spikeglx):
+    src, _ = spikeglx
+    rawbin.encode_raw(src, tmp_path / "rec.nc", preset="fast")
+    assert neurocodec.decode_bytes((tmp_path / "rec.nc").read_bytes()) == src.read_bytes()
+    assert main(["decode", str(tmp_path / "rec.nc"), str(tmp_path / "back.bin")]) == 0
+    assert (tmp_path / "back.bin").read_bytes() == src.read_bytes()

@@ -9,7 +9,7 @@ import numpy as np
 
 from . import container, registry
 from .errors import InvalidConfigError, NeurocodecError
-from .io import wav
+from .io import rawbin, wav
 from .io.atomic import write_atomic
 
 DEFAULT_CODEC = "waveform"
@@ -69,6 +69,9 @@ def decode_bytes(data: bytes, *, name: str = "<input>") -> bytes:
     """Inverse of :func:`encode_bytes`: the original WAV bytes, or an ``.npy`` file for array input."""
     header = container.read_header(data, what=name)
     samples = container.unpack_header(data, header, what=name)
+    raw = rawbin.parse_sidecar(header.extra, name)
+    if raw is not None:  # a raw binary (SpikeGLX .bin): samples then the partial last frame
+        return np.ascontiguousarray(samples, dtype=header.dtype).tobytes() + raw[1]
     if header.extra:
         return wav.from_sidecar(header.extra, samples, name)
     out = io.BytesIO()
