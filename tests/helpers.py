@@ -81,16 +81,17 @@ def assert_truncation_raises(data: bytes, decode, kinds=(NeurocodecError,)) -> N
             decode(data[:n])
 
 
-def assert_golden_damage_raises(data: bytes, decode) -> None:
-    """A golden payload's damage is typed: every prefix and a trailing byte raise, a newer version byte
-    (the first byte of every payload) raises :class:`UnsupportedVersionError`."""
+def assert_golden_damage_raises(data: bytes, decode, unsupported: int | None = None) -> None:
+    """A golden payload's damage is typed: every prefix and a trailing byte raise, a version byte (the
+    first byte of every payload) this build does not read (``unsupported``, default the next
+    version) raises :class:`UnsupportedVersionError`."""
     for cut in range(len(data)):
         with pytest.raises(NeurocodecError):
             decode(data[:cut])
     with pytest.raises(NeurocodecError):
         decode(data + b"\x00")
     with pytest.raises(UnsupportedVersionError):
-        decode(bytes([data[0] + 1]) + data[1:])
+        decode(bytes([data[0] + 1 if unsupported is None else unsupported]) + data[1:])
 
 
 def flipped(data: bytes, bit: int) -> bytes:

@@ -5,7 +5,17 @@ multi-unit activity for wireless implants (:mod:`neurocodec.mua`), behind one co
 """
 
 from . import _jit  # noqa: F401  (first: it decides where numba caches the kernels defined below)
-from .api import codecs, compress, decode_bytes, decode_file, decompress, encode_bytes, encode_file, inspect
+from .api import (
+    LossyDecodeWarning,
+    codecs,
+    compress,
+    decode_bytes,
+    decode_file,
+    decompress,
+    encode_bytes,
+    encode_file,
+    inspect,
+)
 from .errors import (
     CorruptStreamError,
     InvalidConfigError,
@@ -18,6 +28,7 @@ from .errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "LossyDecodeWarning",
     "compress",
     "decompress",
     "encode_file",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import numpy as np
 from . import container, registry
 from .errors import InvalidConfigError, NeurocodecError
 from .io import rawbin, wav
-from .io.atomic import write_atomic
+from .io.atomic import refuse_overwriting_input, write_atomic
 
 DEFAULT_CODEC = "waveform"
 _NPY_MAGIC = b"\x93NUMPY"
@@ -42,9 +43,14 @@ def compress(array, codec: str = DEFAULT_CODEC, *, block_rows: int | None = None
 
 
 def decompress(data, *, start: int | None = None, stop: int | None = None,
-               max_bytes: int = container.DEFAULT_MAX_BYTES) -> np.ndarray:
-    """Decode a stream made by :func:`compress`; ``start``/``stop`` select rows (only their blocks are decoded)."""
-    return container.unpack(data, start=start, stop=stop, max_bytes=max_bytes)
+               max_output_bytes: int | None = None, max_bytes: int | None = None) -> np.ndarray:
+    """Decode a stream made by :func:`compress`; ``start``/``stop`` select rows (only their blocks are decoded).
+
+    ``max_output_bytes`` caps the decoded size; by default a stream may decode to 64 MiB or to 4096
+    times its own length, whichever is more (at most 16 GiB), so a small forged stream cannot ask
+    for gigabytes.  ``max_bytes`` is its former name.
+    """
+    return container.unpack(data, start=start, stop=stop, max_output_bytes=max_output_bytes, max_bytes=max_bytes)
 
 
 def inspect(data) -> dict:
@@ -66,9 +72,17 @@ def encode_bytes(data: bytes, codec: str = DEFAULT_CODEC, *, name: str = "<input
 
 
 def decode_bytes(data: bytes, *, name: str = "<input>") -> bytes:
-    """Inverse of :func:`encode_bytes`: the original WAV bytes, or an ``.npy`` file for array input."""
+    """Inverse of :func:`encode_bytes`: the original WAV bytes, or an ``.npy`` file for array input.
+
+    A lossy stream (``near > 0``, the hybrid codec) gives a file of the same format whose samples
+    are the reconstruction, and says so with a :class:`LossyDecodeWarning`.
+    """
     header = container.read_header(data, what=name)
     samples = container.unpack_header(data, header, what=name)
+    bound = container.lossy_bound(header)
+    if bound is not None:
+        warnings.warn(LossyDecodeWarning(f"{name} is lossy ({_describe(bound)}): the decoded file is not the original"),
+                      stacklevel=2)
     raw = rawbin.parse_sidecar(header.extra, name)
     if raw is not None:  # a raw binary (SpikeGLX .bin): samples then the partial last frame
         return np.ascontiguousarray(samples, dtype=header.dtype).tobytes() + raw[1]
@@ -79,6 +93,16 @@ def decode_bytes(data: bytes, *, name: str = "<input>") -> bytes:
     return out.getvalue()
 
 
+class LossyDecodeWarning(UserWarning):
+    """A lossy stream was decoded to a file: its samples are a reconstruction, not the original."""
+
+
+def _describe(bound: dict) -> str:
+    if "max_abs_error" in bound:
+        return f"every sample within +-{bound['max_abs_error']} {bound.get('unit', 'levels')}"
+    return bound.get("description", "lossy")
+
+
 def _read(path, what: str) -> bytes:
     try:
         return Path(path).read_bytes()
@@ -86,15 +110,23 @@ def _read(path, what: str) -> bytes:
         raise NeurocodecError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
 
 
-def encode_file(src, dst, codec: str = DEFAULT_CODEC, **config) -> int:
-    """Compress the WAV (or ``.npy``) file ``src`` into ``dst`` atomically; returns the bytes written."""
+def encode_file(src, dst, codec: str = DEFAULT_CODEC, *, force: bool = False, **config) -> int:
+    """Compress the WAV (or ``.npy``) file ``src`` into ``dst`` atomically; returns the bytes written.
+
+    ``dst`` naming ``src`` itself (same path, hard link or symlink) is refused unless ``force``.
+    """
+    refuse_overwriting_input(src, dst, force)
     out = encode_bytes(_read(src, "input"), codec, name=str(src), **config)
     write_atomic(dst, out)
     return len(out)
 
 
-def decode_file(src, dst) -> int:
-    """Decompress ``src`` into ``dst`` atomically (byte-identical to the original WAV); returns bytes written."""
+def decode_file(src, dst, *, force: bool = False) -> int:
+    """Decompress ``src`` into ``dst`` atomically (byte-identical to the original WAV); returns bytes written.
+
+    ``dst`` naming ``src`` itself is refused unless ``force``.
+    """
+    refuse_overwriting_input(src, dst, force)
     out = decode_bytes(_read(src, "input"), name=str(src))
     write_atomic(dst, out)
     return len(out)

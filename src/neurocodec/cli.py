@@ -88,9 +88,17 @@ def _raw_paths(args) -> None:
         raise NeurocodecError("raw binaries stream from file to file: give paths, not - (stdin/stdout)")
 
 
+def _refuse_same_file(args) -> None:
+    from .io.atomic import refuse_overwriting_input
+
+    if "-" not in (args.input, args.output):
+        refuse_overwriting_input(args.input, args.output, args.force)
+
+
 def cmd_encode(args) -> int:
     from . import api
 
+    _refuse_same_file(args)
     config = _config(args)
     if args.codec == "waveform":
         _ensure_kernels([("waveform", {"preset": config.get("preset", "max")})])
@@ -99,7 +107,7 @@ def cmd_encode(args) -> int:
 
         _raw_paths(args)
         rawbin.encode_raw(args.input, args.output, channels=args.channels, dtype=args.dtype, codec=args.codec,
-                          progress=not args.no_progress, **_config(args))
+                          progress=not args.no_progress, **config)
         return 0
     data = api.encode_bytes(_read_input(args.input), args.codec, name=args.input, **_config(args))
     _write_output(args.output, data)
@@ -109,6 +117,7 @@ def cmd_encode(args) -> int:
 def cmd_decode(args) -> int:
     from . import api
 
+    _refuse_same_file(args)
     if args.input != "-":
         from .io import rawbin
 
@@ -116,7 +125,14 @@ def cmd_decode(args) -> int:
             _raw_paths(args)
             rawbin.decode_raw(args.input, args.output, progress=not args.no_progress)
             return 0
-    _write_output(args.output, api.decode_bytes(_read_input(args.input), name=args.input))
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", api.LossyDecodeWarning)
+        out = api.decode_bytes(_read_input(args.input), name=args.input)
+    _write_output(args.output, out)
+    for w in caught:
+        print(f"neurocodec: note: {w.message}", file=sys.stderr)
     return 0
 
 
@@ -132,6 +148,12 @@ def cmd_inspect(args) -> int:
     print(f"codec           {info['codec_id']}  {json.dumps(info['config']) if info['config'] else '(defaults)'}")
     print(f"array           {info['dtype']} {tuple(info['shape'])}, {info['raw_bytes']} bytes raw")
     print(f"blocks          {len(info['blocks'])} of up to {info['block_rows']} rows")
+    if info["lossy"] is None:
+        print("fidelity        lossless")
+    else:
+        from .api import _describe
+
+        print(f"fidelity        LOSSY: {_describe(info['lossy'])}")
     print(f"bytes           {b['total']} total = {b['header']} framing + {b['extra']} side data "
           f"+ {b['payload']} payload  (ratio {info['ratio']:.4f} vs raw)")
     for i, blk in enumerate(info["blocks"]):
@@ -158,8 +180,9 @@ def cmd_eval(args) -> int:
     config = _config(args)
     if args.codec == "waveform":
         _ensure_kernels([("waveform", {"preset": config.get("preset", "max")})], enabled=not args.no_progress)
-    results = evaluate.evaluate(args.data, args.codec, config, jobs=args.jobs, progress=not args.no_progress)
-    evaluate.write_csv(results, args.csv)
+    with evaluate.CsvLog(args.csv) as log:
+        results = evaluate.evaluate(args.data, args.codec, config, jobs=args.jobs, progress=not args.no_progress,
+                                    on_result=log.write)
     summary = evaluate.summarize(results, evaluate.codec_size_bytes(args.codec))
     summary["codec"] = args.codec
     summary["config"] = config
@@ -290,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("encode", help="compress a WAV, .npy or raw interleaved binary (SpikeGLX .bin) file")
     p.add_argument("input", help="input file, - for stdin")
     p.add_argument("output", help="output file, - for stdout")
+    p.add_argument("--force", action="store_true", help="allow the output to replace the input file")
     _codec_args(p)
     p.add_argument("--channels", type=_positive_int, help="raw binary input: interleaved channels "
                    "(default: nSavedChans from the .meta beside a SpikeGLX .bin)")
@@ -301,6 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", help="compressed file, - for stdin")
     p.add_argument("output", help="output file, - for stdout")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--force", action="store_true", help="allow the output to replace the input file")
     p.set_defaults(func=cmd_decode)
 
     p = sub.add_parser("inspect", help="header fields and byte accounting of a compressed file")

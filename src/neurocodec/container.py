@@ -18,31 +18,120 @@ LEB128; FORMAT.md is normative)::
     n_blocks payloads, back to back
 
 A reader checks magic, version, header CRC, every declared size against the bytes present and
-against a cap on the decoded size before allocating, and each block's CRC before decoding it.
+against a cap on the decoded size before allocating, and each block's CRC before decoding it.  The
+decoded size is capped by ``max_output_bytes``; by default at :func:`default_output_cap` of the
+stream's length (so a small forged stream cannot ask for gigabytes).  A block must decode to exactly
+the declared dtype and shape: nothing is cast.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
+from numcodecs.compat import ensure_contiguous_ndarray
 
 from . import registry
 from .entropy.varint import uvarint_bytes
-from .errors import CorruptStreamError, InvalidConfigError, TruncatedStreamError, UnsupportedVersionError
+from .errors import CorruptStreamError, InvalidConfigError, NeurocodecError, TruncatedStreamError, UnsupportedVersionError
 
 MAGIC = b"NCDC"
 VERSION = 1
 #: Default rows per block: about 4 M elements (8 MB of int16), large enough that adaptive models
 #: learn, small enough that a long recording decodes in parts.
 DEFAULT_BLOCK_ELEMENTS = 1 << 22
-#: Decoded size above which :func:`unpack` refuses unless the caller raises the cap.
+#: Decoded size above which :func:`unpack` refuses whatever the stream's length (unless the caller
+#: passes a larger ``max_output_bytes``).
 DEFAULT_MAX_BYTES = 16 << 30
+#: A stream may decode to at least this many bytes by default, whatever its length...
+DEFAULT_FLOOR_BYTES = 64 << 20
+#: ...and to at most this many times its own length beyond that (a 10 kB stream: 64 MiB, a 1 MB
+#: one: 4 GiB).  Real recordings compress far less; an empty or constant array more, and then the
+#: caller states what it expects with ``max_output_bytes``.
+DEFAULT_RATIO_CAP = 1 << 12
 _MAX_HEADER = 1 << 24
 _MAX_NDIM = 8
 _MAX_DIM = 1 << 62
+#: Deepest JSON nesting a codec config may have (every codec's config is flat or one list deep).
+_MAX_JSON_DEPTH = 8
+#: The dtype strings a stream may declare: a byte order, then bool, signed, unsigned or float, then
+#: the item size.  Parsed by this pattern before NumPy sees it (NumPy evaluates some strings, such
+#: as ",i2", as Python code), and limited to what a codec can produce.
+_DTYPE_PATTERN = re.compile(r"[<>|=]?(b1|[iu][1248]|f[248])")
+
+
+def parse_dtype(text, what: str) -> np.dtype:
+    """A stored dtype string as a NumPy dtype, or :class:`CorruptStreamError` (never NumPy's own errors)."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("ascii")
+        except UnicodeDecodeError:
+            raise CorruptStreamError(f"{what}: dtype field {text!r} is not ASCII") from None
+    if not isinstance(text, str) or _DTYPE_PATTERN.fullmatch(text) is None:
+        raise CorruptStreamError(
+            f"{what}: dtype {text!r} is not one neurocodec stores (bool, int, uint or float, 1-8 bytes)"
+        )
+    return np.dtype(text)
+
+
+def payload_bytes(buf, what: str) -> bytes:
+    """The bytes of a payload given as any buffer (bytes, bytearray, NumPy array, array.array)."""
+    if isinstance(buf, bytes):
+        return buf
+    try:
+        return ensure_contiguous_ndarray(buf).view(np.uint8).tobytes()
+    except (TypeError, ValueError) as exc:
+        raise InvalidConfigError(f"{what}: cannot read a payload from {type(buf).__name__}: {exc}") from None
+
+
+def decode_target(out, shape: tuple, dtype: np.dtype, fortran: bool, what: str):
+    """The array a codec's decode writes into: ``out`` itself when it has the decoded shape, else a view
+    of its bytes in the payload's dtype and memory order (numcodecs passes flat buffers too); None
+    without ``out``.  Checked before decoding, so a wrong ``out`` costs no work."""
+    if out is None:
+        return None
+    if isinstance(out, np.ndarray) and out.shape == shape:
+        if out.dtype.kind not in "biuf":
+            raise InvalidConfigError(f"{what}: out has dtype {out.dtype}, the payload holds {dtype}")
+        return out
+    try:
+        flat = ensure_contiguous_ndarray(out)
+    except (TypeError, ValueError) as exc:
+        raise InvalidConfigError(f"{what}: out cannot be written: {exc}") from None
+    if flat.nbytes != shape[0] * shape[1] * dtype.itemsize:
+        raise InvalidConfigError(f"{what}: out holds {flat.nbytes} bytes, the payload's {dtype} array {shape} "
+                                 f"needs {shape[0] * shape[1] * dtype.itemsize}")
+    return flat.view(np.uint8).view(dtype).reshape(shape, order="F" if fortran else "C")
+
+
+def default_output_cap(stream_bytes: int) -> int:
+    """The decoded size :func:`unpack` allows a stream of ``stream_bytes`` bytes by default."""
+    return min(DEFAULT_MAX_BYTES, max(DEFAULT_FLOOR_BYTES, DEFAULT_RATIO_CAP * int(stream_bytes)))
+
+
+def _parse_config(raw: bytes, what: str) -> dict:
+    if not raw:
+        return {}
+    # json.loads recurses once per nesting level: count brackets first, so no RecursionError
+    depth = deepest = 0
+    for byte in raw:
+        if byte in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in b"]}":
+            depth -= 1
+    if deepest > _MAX_JSON_DEPTH:
+        raise CorruptStreamError(f"{what}: codec config nests {deepest} levels deep, more than {_MAX_JSON_DEPTH}")
+    try:
+        config = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise CorruptStreamError(f"{what}: codec config is not valid JSON") from None
+    if not isinstance(config, dict):
+        raise CorruptStreamError(f"{what}: codec config must be a JSON object, found {type(config).__name__}")
+    return config
 
 
 class _Reader:
@@ -122,6 +211,14 @@ def pack(codec, array: np.ndarray, *, block_rows: int | None = None, extra: byte
     array = np.asarray(array)
     if array.ndim < 1 or array.ndim > _MAX_NDIM:
         raise InvalidConfigError(f"expected an array with 1 to {_MAX_NDIM} dimensions, got shape {array.shape}")
+    # refuse up front what a reader would refuse: the dtype, the dimensions
+    try:
+        parse_dtype(array.dtype.str, "array")
+    except CorruptStreamError:
+        raise InvalidConfigError(f"cannot store an array of dtype {array.dtype} "
+                                 "(bool, int, uint or float of 1-8 bytes)") from None
+    if any(d > _MAX_DIM for d in array.shape):
+        raise InvalidConfigError(f"shape {array.shape} has a dimension above 2**62")
     rows = _block_rows_for(array.shape, block_rows)
     payloads = [bytes(codec.encode(array[start:start + rows])) for start in range(0, array.shape[0], rows)]
 
@@ -138,6 +235,9 @@ def pack(codec, array: np.ndarray, *, block_rows: int | None = None, extra: byte
     for payload in payloads:
         head += uvarint_bytes(len(payload)) + (zlib.crc32(payload) & 0xFFFFFFFF).to_bytes(4, "little")
     head += uvarint_bytes(len(extra)) + bytes(extra)
+    if len(head) > _MAX_HEADER:
+        raise InvalidConfigError(f"the header would take {len(head)} bytes, above the {_MAX_HEADER}-byte cap "
+                                 "(fewer, larger blocks or less side data)")
     front = MAGIC + bytes([VERSION]) + uvarint_bytes(len(head)) + bytes(head)
     return front + (zlib.crc32(front) & 0xFFFFFFFF).to_bytes(4, "little") + b"".join(payloads)
 
@@ -170,19 +270,8 @@ def read_header(data, *, what: str = "stream") -> Header:
 
     body = _Reader(view, body_start, body_start + header_len, what)
     name = body.take(body.u8("codec name length"), "codec name").decode("ascii", "replace")
-    config_raw = body.take(body.uvarint("config length"), "config")
-    try:
-        config = json.loads(config_raw) if config_raw else {}
-    except ValueError:
-        raise CorruptStreamError(f"{what}: codec config is not valid JSON") from None
-    if not isinstance(config, dict):
-        raise CorruptStreamError(f"{what}: codec config must be a JSON object, found {type(config).__name__}")
-    try:
-        dtype = np.dtype(body.take(body.u8("dtype length"), "dtype").decode("ascii"))
-    except (TypeError, ValueError, UnicodeDecodeError):
-        raise CorruptStreamError(f"{what}: dtype field is not a NumPy dtype string") from None
-    if dtype.hasobject or dtype.itemsize == 0:
-        raise CorruptStreamError(f"{what}: dtype {dtype} cannot be stored")
+    config = _parse_config(body.take(body.uvarint("config length"), "config"), what)
+    dtype = parse_dtype(body.take(body.u8("dtype length"), "dtype"), what)
     ndim = body.u8("ndim")
     if not 1 <= ndim <= _MAX_NDIM:
         raise CorruptStreamError(f"{what}: ndim {ndim} outside 1..{_MAX_NDIM}")
@@ -191,6 +280,8 @@ def read_header(data, *, what: str = "stream") -> Header:
         raise CorruptStreamError(f"{what}: shape {shape} has a dimension above 2**62")
     block_rows = body.uvarint("block rows")
     n_blocks = body.uvarint("block count")
+    if n_blocks > (body.end - body.pos) // 5:   # each index entry takes >= 5 header bytes
+        raise TruncatedStreamError(f"{what}: {n_blocks} blocks declared, the header cannot index them")
     expected_blocks = 0 if shape[0] == 0 else (-(-shape[0] // block_rows) if block_rows else -1)
     if n_blocks != expected_blocks:
         raise CorruptStreamError(
@@ -219,26 +310,47 @@ def _codec_for(header: Header, what: str):
         return registry.make_codec(header.codec_name, **header.config)
     except InvalidConfigError as exc:
         raise CorruptStreamError(f"{what}: stored codec config is not accepted: {exc}") from None
+    except NeurocodecError:   # an unknown codec is a newer build's stream
+        raise
+    except (TypeError, ValueError, OverflowError, KeyError, IndexError) as exc:
+        # a codec's __init__ that does not validate some forged value: still the stream's fault
+        raise CorruptStreamError(f"{what}: stored codec config is not accepted: {exc}") from None
 
 
-def unpack(data, *, start: int | None = None, stop: int | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
-           what: str = "stream") -> np.ndarray:
-    """Decode a container, or only rows ``start:stop`` of it (only the blocks that hold them are decoded)."""
+def _output_cap(max_output_bytes, data) -> int:
+    if max_output_bytes is None:
+        return default_output_cap(len(memoryview(data).cast("B")))
+    if isinstance(max_output_bytes, bool) or not isinstance(max_output_bytes, (int, np.integer)) \
+            or max_output_bytes < 0:
+        raise InvalidConfigError(f"max_output_bytes must be a non-negative integer, got {max_output_bytes!r}")
+    return int(max_output_bytes)
+
+
+def unpack(data, *, start: int | None = None, stop: int | None = None, max_output_bytes: int | None = None,
+           what: str = "stream", max_bytes: int | None = None) -> np.ndarray:
+    """Decode a container, or only rows ``start:stop`` of it (only the blocks that hold them are decoded).
+
+    ``max_output_bytes`` caps the decoded size (default :func:`default_output_cap` of the stream's
+    length); ``max_bytes`` is its former name.
+    """
     header = read_header(data, what=what)
-    return unpack_header(data, header, start=start, stop=stop, max_bytes=max_bytes, what=what)
+    return unpack_header(data, header, start=start, stop=stop, max_output_bytes=max_output_bytes, what=what,
+                         max_bytes=max_bytes)
 
 
 def unpack_header(data, header: Header, *, start: int | None = None, stop: int | None = None,
-                  max_bytes: int = DEFAULT_MAX_BYTES, what: str = "stream") -> np.ndarray:
+                  max_output_bytes: int | None = None, what: str = "stream",
+                  max_bytes: int | None = None) -> np.ndarray:
     """:func:`unpack` for a header already read with :func:`read_header`."""
+    cap = _output_cap(max_output_bytes if max_output_bytes is not None else max_bytes, data)
     first, last, _ = slice(start, stop).indices(header.shape[0])
     last = max(first, last)
     per_row = int(np.prod(header.shape[1:], dtype=object)) if len(header.shape) > 1 else 1
     wanted = (last - first) * per_row * header.dtype.itemsize
-    if wanted > max_bytes:
+    if wanted > cap:
         raise CorruptStreamError(
             f"{what}: decoding rows {first}:{last} of shape {header.shape} needs {wanted} bytes, "
-            f"above the {max_bytes}-byte cap (raise max_bytes to allow it)"
+            f"above the {cap}-byte cap (pass a larger max_output_bytes to allow it)"
         )
     codec = _codec_for(header, what)
     out = np.empty((last - first,) + header.shape[1:], dtype=header.dtype)
@@ -255,8 +367,9 @@ def unpack_header(data, header: Header, *, start: int | None = None, stop: int |
         if zlib.crc32(payload) & 0xFFFFFFFF != block.crc32:
             raise CorruptStreamError(f"{what}: block {index} CRC mismatch (payload damaged)")
         decoded = np.asarray(codec.decode(bytes(payload)))
-        if decoded.dtype != header.dtype and np.can_cast(decoded.dtype, header.dtype, "safe"):
-            # a codec may decode to its own dtype (spike codecs give bool for 0/1 integers)
+        if decoded.dtype == np.bool_ and header.dtype.kind in "iuf" and _legacy_bool_payload(header, payload):
+            # spike payloads of version 1 carry no dtype and decode to bool; the container's dtype
+            # is the one the raster was given in (0/1 values, so the cast is exact)
             decoded = decoded.astype(header.dtype)
         if decoded.shape != (block.rows,) + header.shape[1:] or decoded.dtype != header.dtype:
             raise CorruptStreamError(
@@ -266,6 +379,10 @@ def unpack_header(data, header: Header, *, start: int | None = None, stop: int |
         lo, hi = max(first, block_first), min(last, block_last)
         out[lo - first:hi - first] = decoded[lo - block_first:hi - block_first]
     return out
+
+
+def _legacy_bool_payload(header: Header, payload) -> bool:
+    return header.codec_name.startswith("spikes_") and len(payload) > 0 and payload[0] == 1
 
 
 def inspect(data, *, what: str = "stream") -> dict:
@@ -291,6 +408,7 @@ def inspect(data, *, what: str = "stream") -> dict:
         },
         "raw_bytes": raw,
         "ratio": raw / header.total_bytes if header.total_bytes else float("nan"),
+        "lossy": lossy_bound(header),
     }
 
 
@@ -319,5 +437,14 @@ def frame_header(codec, dtype, shape: tuple, block_rows: int, blocks, extra: byt
     for size, crc in blocks:
         head += uvarint_bytes(size) + (crc & 0xFFFFFFFF).to_bytes(4, "little")
     head += uvarint_bytes(len(extra)) + bytes(extra)
+    if len(head) > _MAX_HEADER:
+        raise InvalidConfigError(f"the header would take {len(head)} bytes, above the {_MAX_HEADER}-byte cap "
+                                 "(fewer, larger blocks or less side data)")
     front = MAGIC + bytes([VERSION]) + uvarint_bytes(len(head)) + bytes(head)
     return front + (zlib.crc32(front) & 0xFFFFFFFF).to_bytes(4, "little")
+
+
+def lossy_bound(header: Header) -> dict | None:
+    """None when the stream decodes to its input exactly, else what its codec guarantees (its ``lossy``)."""
+    codec = registry.make_codec(header.codec_name, **header.config)
+    return getattr(codec, "lossy", None)

@@ -94,8 +94,12 @@ def _evaluate_star(args):
 
 
 def evaluate(data, codec: str = api.DEFAULT_CODEC, config: dict | None = None, jobs: int = 1,
-             progress: bool = False) -> list[FileResult]:
-    """Round-trip every WAV in ``data`` (folder or zip) with ``jobs`` processes."""
+             progress: bool = False, on_result=None) -> list[FileResult]:
+    """Round-trip every WAV in ``data`` (folder or zip) with ``jobs`` processes.
+
+    ``on_result(result)`` is called for each file as its result arrives (a :class:`CsvLog` writes
+    the row at once, so an interrupted run keeps what it measured).
+    """
     config = dict(config or {})
     api.registry.make_codec(codec, **config)  # a bad codec or config fails here, once, with its message
     inputs = list_inputs(data)
@@ -112,12 +116,16 @@ def evaluate(data, codec: str = api.DEFAULT_CODEC, config: dict | None = None, j
         _warm_up(codec, config)
         for task in tasks:
             results.append(evaluate_one(*task))
+            if on_result:
+                on_result(results[-1])
             if bar:
                 bar.update()
     else:
         with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(codec, config)) as pool:
             for result in pool.map(_evaluate_star, tasks, chunksize=4):
                 results.append(result)
+                if on_result:
+                    on_result(result)
                 if bar:
                     bar.update()
     if bar:
@@ -167,20 +175,58 @@ def codec_size_bytes(codec: str = api.DEFAULT_CODEC) -> int:
     return launcher_bytes() + sum(f.stat().st_size for f in files if "__pycache__" not in f.parts)
 
 
+_CSV_FIELDS = ["file", "original_bytes", "compressed_bytes", "encode_s", "decode_s", "identical", "samples", "error"]
+
+
+def _csv_row(r: FileResult) -> dict:
+    row = asdict(r)
+    row["encode_s"] = f"{r.encode_s:.6f}"
+    row["decode_s"] = f"{r.decode_s:.6f}"
+    return row
+
+
 def write_csv(results: list[FileResult], path) -> None:
     """Per-file results as CSV, written atomically."""
     from .io.atomic import write_atomic
 
     buf = io.StringIO()
-    fields = ["file", "original_bytes", "compressed_bytes", "encode_s", "decode_s", "identical", "samples", "error"]
-    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=_CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
     for r in results:
-        row = asdict(r)
-        row["encode_s"] = f"{r.encode_s:.6f}"
-        row["decode_s"] = f"{r.decode_s:.6f}"
-        writer.writerow(row)
+        writer.writerow(_csv_row(r))
     write_atomic(path, buf.getvalue().encode())
+
+
+class CsvLog:
+    """Per-file results as CSV, one row written (and flushed) as each file finishes.
+
+    Opened before the run starts, so an unwritable path fails at once, and an interrupted run
+    leaves every row measured so far.  Use as a context manager; :meth:`write` is the
+    ``on_result`` of :func:`evaluate`.
+    """
+
+    def __init__(self, path):
+        self.path = path
+        try:
+            self._file = open(path, "w", newline="", encoding="utf-8")
+        except OSError as exc:
+            raise NeurocodecError(f"cannot write the CSV {path}: {exc.strerror or exc}") from None
+        self._writer = csv.DictWriter(self._file, fieldnames=_CSV_FIELDS, lineterminator="\n")
+        self._writer.writeheader()
+        self._file.flush()
+
+    def write(self, result: FileResult) -> None:
+        self._writer.writerow(_csv_row(result))
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 def default_jobs() -> int:

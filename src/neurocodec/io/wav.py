@@ -128,6 +128,12 @@ def canonical_head(rate: int, bits: int, channels: int, frames: int) -> bytes:
     """The 44-byte header a plain PCM WAV writer produces for this layout."""
     align = channels * bits // 8
     size = frames * align
+    # every field is a fixed-width integer; a value that does not fit is no WAV file
+    if not (0 <= rate < 1 << 32 and 0 <= rate * align < 1 << 32 and 1 <= channels < 1 << 16
+            and 0 <= align < 1 << 16 and 0 <= 36 + size < 1 << 32):
+        raise WavFormatError(
+            f"no WAV header can hold {channels} channels of {bits}-bit samples at {rate} Hz, {frames} frames"
+        )
     return (b"RIFF" + struct.pack("<I", 36 + size) + b"WAVEfmt "
             + struct.pack("<IHHIIHH", 16, _PCM, channels, rate, rate * align, align, bits)
             + b"data" + struct.pack("<I", size))
@@ -149,6 +155,8 @@ def from_sidecar(extra: bytes, samples: np.ndarray, name: str = "<stream>") -> b
     value, pos = read_uvarint(extra, 1)
     if value < 0:
         raise WavFormatError(f"{name}: WAV sidecar is malformed")
+    if samples.ndim not in (1, 2):
+        raise WavFormatError(f"{name}: a WAV file holds (frames,) or (frames, channels) samples, not {samples.shape}")
     if kind == _SIDECAR_CANONICAL:
         if pos + 1 != len(extra):
             raise WavFormatError(f"{name}: WAV sidecar is malformed")
@@ -173,6 +181,8 @@ def _bits_of_head(head: bytes, name: str) -> int:
     pos = 12
     while pos + 8 <= len(head):
         if head[pos:pos + 4] == b"fmt ":
+            if pos + 8 + 16 > len(head):
+                raise WavFormatError(f"{name}: stored WAV header has a cut 'fmt ' chunk")
             return _u16(head, pos + 8 + 14)
         pos += 8 + _u32(head, pos + 4) + (_u32(head, pos + 4) & 1)
     raise WavFormatError(f"{name}: stored WAV header has no 'fmt ' chunk")

@@ -94,6 +94,8 @@ def huffman_decode(buf, bitpos, calib, raw_bits, S, enc_of, unrank, first_code, 
     -1 on a bit pattern that is no codeword, -2 on a raw value >= S.
     """
     for t in range(out.shape[0]):
+        if bitpos > 8 * buf.shape[0]:
+            return bitpos   # out of payload: stop now (the caller reports the truncation)
         for c in range(out.shape[1]):
             if t < calib:
                 v, bitpos = get_bits(buf, bitpos, raw_bits)
@@ -150,6 +152,8 @@ def arith_decode(buf, pos, end, S, state, out):
     n_ch = out.shape[1]
     prev = np.zeros(n_ch, dtype=np.int64)
     for t in range(out.shape[0]):
+        if pos > end + 4:
+            return pos   # out of payload: stop now (the caller reports the truncation)
         for c in range(n_ch):
             base = (c * S + prev[c]) * (S - 1)
             v = 0

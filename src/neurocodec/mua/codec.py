@@ -10,14 +10,19 @@ above S-1 are saturated (as the implant's binner does); the saturated counts rou
 
 Bare payload (little header, then the stream; the container adds magic and CRCs)::
 
-    u8 version (1) | u8 coder (0 static Huffman, 1 adaptive arithmetic)
+    u8 version (1 or 2) | version 2 only: u8 layout (bit 0: Fortran order)
+    | u8 coder (0 static Huffman, 1 adaptive arithmetic)
     | u8 n, n bytes input dtype (NumPy string, e.g. "<i8") | LEB128 bins, channels, S
     coder 0: LEB128 hist_samples | u8 sort | u8 n_encoders | n_encoders * S u8 lengths
              | channels * u8 encoder index | channels * u8 peak | bit stream, zero-padded to a byte
     coder 1: arithmetic-coded stream
 
 Values go out time-major with channels interleaved, as the implant multiplexes them.  Decoded
-counts come back in the input's integer (or bool) dtype.  The arithmetic coder is neurocodec's own
+counts come back in the input's integer (or bool) dtype and memory order: a Fortran-order array is
+written as version 2, whose layout byte says so (anything else as version 1, unchanged).  Decoders
+check the declared shape against :data:`MAX_COUNTS` / :data:`MAX_OUTPUT_BYTES` (or the caller's
+``max_output_bytes`` / ``out``) and against what the stream's length can hold before allocating;
+encoders refuse what the decoder would.  The arithmetic coder is neurocodec's own
 addition, not the paper's: it shows what the hardware-cheap static code gives up.
 """
 
@@ -29,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 from numcodecs.abc import Codec
 
+from .. import container
 from ..entropy import varint
 from ..entropy.arith import P_MAX, PROB_ONE
 from ..entropy.huffman import DecodeTable, canonical_codes
@@ -38,7 +44,17 @@ from ..registry import register_codec
 from . import _kernels
 from .sclv import MAX_S, check_encoders, check_S, default_encoders, rank_table
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+FORMAT_VERSIONS = (1, 2)
+_LAYOUT_FORTRAN = 1
+#: Largest array a bare payload holds by default, on encode and decode: 64 Mi counts and 256 MiB
+#: decoded (about a second of decoding at worst).
+MAX_COUNTS = 1 << 26
+MAX_OUTPUT_BYTES = 1 << 28
+#: What a decode allows when the caller asks for more (``max_output_bytes`` or an ``out`` buffer).
+HARD_MAX_COUNTS = 1 << 33
+#: Largest calibration length (far beyond any recording; the header stores it as a varint).
+MAX_HIST_SAMPLES = 1 << 62
 CODERS = ("huffman", "arithmetic")
 # Every count costs at least one binary decision, and the coder never codes a decision at a
 # probability above P_MAX / 65536, so a decision costs at least -log2(P_MAX / 65536) bits.  That
@@ -104,9 +120,18 @@ def calibrate(sat_counts: np.ndarray, encoders: np.ndarray, hist_samples: int, s
 
 
 def _check_hist_samples(hist_samples) -> int:
-    if isinstance(hist_samples, bool) or not isinstance(hist_samples, (int, np.integer)) or hist_samples < 1:
-        raise InvalidConfigError(f"hist_samples must be a positive integer, got {hist_samples!r}")
+    if isinstance(hist_samples, bool) or not isinstance(hist_samples, (int, np.integer)) \
+            or not 1 <= hist_samples <= MAX_HIST_SAMPLES:
+        raise InvalidConfigError(f"hist_samples must be an integer in [1, 2**62], got {hist_samples!r}")
     return int(hist_samples)
+
+
+def _check_shape(bins: int, channels: int, itemsize: int, max_counts: int, max_bytes: int, error) -> None:
+    if bins >= _MAX_DIM or channels >= _MAX_DIM:
+        raise error(f"MUA array shape ({bins}, {channels}) has a side of 2**48 or more")
+    if bins * channels > max_counts or bins * channels * itemsize > max_bytes:
+        raise error(f"MUA array ({bins}, {channels}) of {itemsize}-byte counts exceeds the cap of {max_counts} "
+                    f"counts / {max_bytes} bytes of a bare payload (code it in smaller chunks)")
 
 
 @register_codec
@@ -126,16 +151,20 @@ class MUACodec(Codec):
 
     codec_id = "neurocodec.mua"
 
-    def __init__(self, S=3, bin_ms=50, encoders=None, hist_samples=64, sort=True, coder="huffman"):
+    def __init__(self, S=3, bin_ms=50, encoders=None, hist_samples=64, sort=True, coder="huffman", **unknown):
+        if unknown:   # from zarr metadata, say: a config error, not a TypeError
+            raise InvalidConfigError(f"{self.codec_id} does not take {', '.join(map(repr, sorted(unknown)))}")
         self.S = check_S(S)
         if isinstance(bin_ms, bool) or not isinstance(bin_ms, (int, float, np.integer, np.floating)) \
-                or not bin_ms > 0:
+                or not 0 < bin_ms < math.inf:
             raise InvalidConfigError(f"bin_ms must be a positive number, got {bin_ms!r}")
         self.bin_ms = bin_ms
         enc = default_encoders(self.S) if encoders is None else check_encoders(encoders, self.S)
         self._encoders = enc
         self.encoders = enc.tolist()
         self.hist_samples = _check_hist_samples(hist_samples)
+        if not isinstance(sort, (bool, np.bool_)):
+            raise InvalidConfigError(f"sort must be true or false, got {sort!r}")
         self.sort = bool(sort)
         if coder not in CODERS:
             raise InvalidConfigError(f"coder must be one of {CODERS}, got {coder!r}")
@@ -160,9 +189,14 @@ class MUACodec(Codec):
 
     def encode(self, buf) -> bytes:
         """Bare payload of saturated ``buf`` (bins, channels)."""
-        sat = saturate(buf, self.S)
-        dtype = np.asarray(buf).dtype.str.encode("ascii")
-        head = bytearray([FORMAT_VERSION, CODERS.index(self.coder), len(dtype)]) + dtype
+        arr = np.asarray(buf)
+        if arr.ndim == 2:   # before the int64 copy below: refuse a huge array without allocating
+            _check_shape(*arr.shape, arr.dtype.itemsize, MAX_COUNTS, MAX_OUTPUT_BYTES, InvalidConfigError)
+        sat = saturate(arr, self.S)
+        dtype = arr.dtype.str.encode("ascii")
+        fortran = arr.flags.f_contiguous and not arr.flags.c_contiguous
+        version = bytes([2, _LAYOUT_FORTRAN]) if fortran else bytes([1])
+        head = bytearray(version + bytes([CODERS.index(self.coder), len(dtype)])) + dtype
         head += varint.encode([sat.shape[0], sat.shape[1], self.S])
         if self.coder == "arithmetic":
             return bytes(head) + arith_stream(sat, self.S)
@@ -176,14 +210,23 @@ class MUACodec(Codec):
 
     # ------------------------------------------------------------------ decoding
 
-    def decode(self, buf, out=None):
-        """Saturated counts (bins, channels) in the encoded array's dtype, from :meth:`encode`'s payload."""
-        data = np.frombuffer(memoryview(buf).cast("B"), dtype=np.uint8) if not isinstance(buf, np.ndarray) \
-            else np.ascontiguousarray(buf).view(np.uint8).ravel()
+    def decode(self, buf, out=None, *, max_output_bytes: int | None = None):
+        """Saturated counts (bins, channels) in the encoded array's dtype and memory order.
+
+        ``max_output_bytes`` (or an ``out`` buffer, whose size is then the cap) allows arrays above
+        the default caps, up to :data:`HARD_MAX_COUNTS` counts.
+        """
+        data = np.frombuffer(container.payload_bytes(buf, "MUA payload"), dtype=np.uint8)
         reader = _Reader(data)
         version = reader.byte("format version")
-        if version != FORMAT_VERSION:
-            raise UnsupportedVersionError(f"MUA payload version {version}; this build reads {FORMAT_VERSION}")
+        if version not in FORMAT_VERSIONS:
+            raise UnsupportedVersionError(f"MUA payload version {version}; this build reads {FORMAT_VERSIONS}")
+        fortran = False
+        if version == 2:
+            layout = reader.byte("layout")
+            if layout > _LAYOUT_FORTRAN:
+                raise CorruptStreamError(f"MUA payload has unknown layout flags {layout}")
+            fortran = bool(layout & _LAYOUT_FORTRAN)
         coder = reader.byte("coder")
         if coder >= len(CODERS):
             raise CorruptStreamError(f"MUA payload names coder {coder}; known: 0..{len(CODERS) - 1}")
@@ -191,20 +234,23 @@ class MUACodec(Codec):
         bins, channels, S = reader.varints(3, "shape")
         if not 2 <= S <= MAX_S:
             raise CorruptStreamError(f"MUA payload declares S = {S}; valid range 2..{MAX_S}")
-        if bins >= _MAX_DIM or channels >= _MAX_DIM:
-            raise CorruptStreamError(f"MUA payload declares an impossible shape ({bins}, {channels})")
+        target = container.decode_target(out, (bins, channels), dtype, fortran, "MUA payload") \
+            if bins < _MAX_DIM and channels < _MAX_DIM else None
+        if target is not None:
+            caps = HARD_MAX_COUNTS, target.nbytes
+        elif max_output_bytes is not None:
+            caps = HARD_MAX_COUNTS, int(max_output_bytes)
+        else:
+            caps = MAX_COUNTS, MAX_OUTPUT_BYTES
+        _check_shape(bins, channels, dtype.itemsize, *caps, CorruptStreamError)
         if coder == 1:
             counts = _decode_arith(data, reader.pos, bins, channels, S)
         else:
             counts = _decode_huffman(data, reader, bins, channels, S)
-        counts = counts.astype(dtype)
-        if out is not None:
-            out = np.asarray(out)
-            if out.size != counts.size:
-                raise InvalidConfigError(f"out has {out.size} elements, payload holds {counts.size}")
-            out.reshape(counts.shape)[...] = counts
+        if target is not None:
+            np.copyto(target, counts, casting="unsafe")   # values < S <= 16 fit every integer dtype
             return out
-        return counts
+        return counts.astype(dtype, order="F" if fortran else "C", copy=False)
 
 
 class _Reader:
@@ -235,10 +281,7 @@ class _Reader:
 
 def _read_dtype(reader: _Reader) -> np.dtype:
     text = reader.bytes(reader.byte("dtype length"), "dtype").tobytes()
-    try:
-        dtype = np.dtype(text.decode("ascii"))
-    except (UnicodeDecodeError, TypeError, ValueError, SyntaxError):   # NumPy parses ',i2' as Python
-        raise CorruptStreamError(f"MUA payload dtype field {text!r} is not a NumPy dtype") from None
+    dtype = container.parse_dtype(text, "MUA payload")
     if dtype.kind not in "biu" or dtype.itemsize > 8:
         raise CorruptStreamError(f"MUA payload dtype {dtype} is not an integer or bool dtype")
     return dtype

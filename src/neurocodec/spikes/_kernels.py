@@ -105,6 +105,8 @@ def uint_decode_arith(buf, pos, end, count, n_kinds, out):
     x1, x2, x, pos = decode_init(buf, pos, end)
     kind = 0
     for i in range(count):
+        if pos > end + 4:
+            return -1   # out of payload: stop now, not after ``count`` values of zeros
         pc = prev[kind]
         b = 0
         while True:
@@ -142,7 +144,8 @@ def channel_intervals(raster):
     counts = np.zeros(N, dtype=np.int64)
     for t in range(T):
         for c in range(N):
-            counts[c] += raster[t, c]
+            if raster[t, c]:    # any nonzero byte is one spike: the counts size ``values`` below
+                counts[c] += 1
     offsets = np.zeros(N, dtype=np.int64)
     total = 0
     for c in range(N):

@@ -227,8 +227,9 @@ def _nb(prefs, c, left_nz, left2_nz, a, b):
 
 @nb.njit(inline="always", cache=True)
 def _bin(raster, t, c, flip):
-    """Bin (t, c) in the coded domain as an int64: uint8 arithmetic would wrap without the JIT."""
-    return np.int64(raster[t, c]) ^ flip
+    """Bin (t, c) in the coded domain as an int64 0 or 1 (uint8 arithmetic would wrap without the JIT;
+    a byte other than 0/1 must not reach the context indices it feeds)."""
+    return np.int64(raster[t, c] != 0) ^ flip
 
 
 @nb.njit(inline="always", cache=True)
@@ -315,12 +316,14 @@ def _learn(model_a, ia, model_b, ib, weights, wb, inputs, p, bit):
 
 
 @nb.njit(cache=True)
-def code_kernel(raster, dec, invert, log2k, buf, pos, end):
+def code_kernel(raster, dec, invert, log2k, buf, pos, end, max_spikes):
     """Encode the (T, N) uint8 ``raster`` into ``buf`` from ``pos``, or (``dec``) decode ``buf[pos:end]``
     into the zeroed ``raster``; one kernel for both so they cannot drift apart.
 
     Returns the end position: when encoding it may exceed ``len(buf)`` (code again, larger); when
-    decoding it is -1 once the coder runs more than 8 bytes past ``end`` (truncated or not ours).
+    decoding it is -1 once the coder runs more than 8 bytes past ``end`` (truncated or not ours), -2
+    once more than ``max_spikes`` bins spiked in the coded domain (denser than the encoder codes
+    with this K: not ours), checked per block row so garbage stops early.
     """
     T, N = raster.shape
     K = 1 << log2k
@@ -350,6 +353,7 @@ def code_kernel(raster, dec, invert, log2k, buf, pos, end):
     prefs = np.zeros((3, K + 1), dtype=np.int64)   # prefix counts of channels c, c-1, c-2 (row c % 3)
     popc = np.zeros(K + 1, dtype=np.int64)         # prefix counts of all channels < c in the block
     prev_density = 0
+    total = 0
     x = 0
     if dec:
         x1, x2, x, pos = decode_init(buf, pos, end)
@@ -507,6 +511,9 @@ def code_kernel(raster, dec, invert, log2k, buf, pos, end):
             left2_nz = left_nz
             left_nz = nz
         prev_density = _density(popc[L], L * N)
+        total += popc[L]
+        if dec and total > max_spikes:
+            return -2
     if not dec:
         return encode_flush(x1, x2, buf, pos)
     if invert:
@@ -514,6 +521,16 @@ def code_kernel(raster, dec, invert, log2k, buf, pos, end):
             for c in range(N):
                 raster[t, c] ^= 1
     return pos
+
+
+def max_coded_spikes(bins: int, log2k: int) -> int:
+    """Most spikes (in the coded domain) the encoder codes with blocks of 2**log2k bins.
+
+    It complements rasters denser than 1/2, and picks K from the density (:func:`block_log2`, or
+    twice that): K = 2**k for k >= 2 means a density of at most 2**-(k + 2).  One spike and 2**-20
+    of the bins of slack cover the rounding of the float density."""
+    limit = bins // 2 if log2k < 2 else bins >> (log2k + 2)
+    return limit + (bins >> 20) + 1
 
 
 @register_codec
@@ -539,7 +556,7 @@ class AdaptiveCodec(SpikeCodec):
         for k in (log2k, log2k + 1) if 2 <= log2k < MAX_LOG2_BLOCK else (log2k,):
             while True:
                 out = np.empty(size, dtype=np.uint8)
-                end = code_kernel(bins, 0, int(invert), k, out, 0, 0)
+                end = code_kernel(bins, 0, int(invert), k, out, 0, 0, raster.size)
                 if end <= size:
                     break
                 size = end
@@ -558,7 +575,9 @@ class AdaptiveCodec(SpikeCodec):
                 f"{reader.what}: {end - start} coded bytes cannot describe a {T} x {N} raster"
             )
         out = np.zeros((T, N), dtype=np.uint8)
-        pos = code_kernel(out, 1, flags, log2k, reader.buf.copy(), start, end)
+        pos = code_kernel(out, 1, flags, log2k, reader.buf.copy(), start, end, max_coded_spikes(T * N, log2k))
+        if pos == -2:
+            raise CorruptStreamError(f"{reader.what}: more spikes than a raster coded with K = {1 << log2k} holds")
         if pos < 0 or pos > end:
             raise TruncatedStreamError(f"{reader.what}: arithmetic-coded raster runs past the payload")
         reader.pos = pos

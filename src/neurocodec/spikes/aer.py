@@ -66,7 +66,8 @@ class AerCodec(SpikeCodec):
         flags = reader.u8("flags")
         if flags > 1:
             raise CorruptStreamError(f"{reader.what}: unknown flags {flags}")
-        pairs = decode_uints(reader, 2 * T * N, n_kinds=2)
+        # the encoder complements a raster denser than 1/2, so at most half the bins are events
+        pairs = decode_uints(reader, 2 * (T * N // 2), n_kinds=2)
         out = np.zeros((T, N), dtype=bool)
         if len(pairs) % 2 or not scatter_events(pairs, out):
             raise CorruptStreamError(f"{reader.what}: event list is malformed or falls outside {T} x {N}")

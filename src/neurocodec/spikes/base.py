@@ -1,16 +1,22 @@
 """What every spike codec shares: input rules, the payload header, the result, the integer section.
 
-A spike raster is a 2-D array (T time bins, N channels), True where a channel spiked.  Every codec's
-bare payload (what :meth:`SpikeCodec.encode` returns, what zarr stores) starts with::
+A spike raster is a 2-D array (T time bins, N channels), nonzero where a channel spiked.  Every
+codec's bare payload (what :meth:`SpikeCodec.encode` returns, what zarr stores) starts with one of::
 
-    u8 format version   uvarint T   uvarint N
+    version 1:  u8 1   uvarint T   uvarint N                                  (a C-order bool raster)
+    version 2:  u8 2   u8 layout   u8 n, n bytes dtype   uvarint T   uvarint N
 
-so a payload decodes alone to the right shape; 64-bit varints leave no 24- or 32-bit limit on T
-or N.  :meth:`SpikeCodec.compress` wraps the payload in the project container
-(:mod:`neurocodec.container`: magic, version, codec id, config, dtype, shape, CRCs).
+Version 2 records what version 1 cannot: the memory order (layout bit 0: Fortran order, so a
+Fortran-order chunk comes back Fortran-order, as numcodecs and zarr expect) and the raster's dtype
+(a uint8 raster decodes as uint8).  The encoder writes version 1 whenever it says it all (a C-order
+or non-contiguous bool raster), so those payloads are unchanged; both versions decode.  64-bit
+varints leave no 24- or 32-bit limit on T or N.  :meth:`SpikeCodec.compress` wraps the payload in the
+project container (:mod:`neurocodec.container`: magic, version, codec id, config, dtype, shape, CRCs).
 
-Decoders never trust a declared size: T * N is checked against :data:`MAX_DECODE_BINS` and against
-what the payload's length can possibly hold before anything is allocated.
+Decoders never trust a declared size: T * N is checked against :data:`MAX_DECODE_BINS` bins and
+:data:`MAX_OUTPUT_BYTES` bytes (or the caller's ``max_output_bytes`` / ``out`` buffer, up to
+:data:`HARD_MAX_BINS`) and against what the payload's length can possibly hold before anything is
+allocated.  Encoders refuse a raster above the default caps, so every payload they write decodes.
 """
 
 from __future__ import annotations
@@ -27,25 +33,43 @@ from ..entropy import varint
 from ..errors import CorruptStreamError, InvalidConfigError, TruncatedStreamError, UnsupportedVersionError
 from . import _kernels
 
-PAYLOAD_VERSION = 1
-#: Largest raster a bare decode will allocate (8 Gi bins, one byte each); T = 2**32 at N = 1 fits.
-MAX_DECODE_BINS = 1 << 33
-#: Largest T or N a bare decode accepts (the container's per-dimension limit).
+#: The newest payload version (written when the raster is not a C-order bool one).
+PAYLOAD_VERSION = 2
+#: Payload versions this build decodes.
+PAYLOAD_VERSIONS = (1, 2)
+_LAYOUT_FORTRAN = 1
+#: Largest raster a bare payload holds by default, on encode and decode (32 Mi bins): the decoder's
+#: worst case (a dense raster through the interval codecs: 8 bytes per interval) stays below
+#: 512 MiB and about a second.
+MAX_DECODE_BINS = 1 << 25
+#: Largest decoded raster in bytes (bins x item size) by default.
+MAX_OUTPUT_BYTES = 1 << 28
+#: What a decode allows when the caller asks for more (``max_output_bytes``, or an ``out`` buffer):
+#: the cap of the first release, so every payload it wrote still decodes.
+HARD_MAX_BINS = 1 << 33
+#: Largest T or N of a version-1 payload (the container's per-dimension limit)...
 MAX_DIM = 1 << 62
-#: Rows per container block in :meth:`SpikeCodec.compress`: 64 Mi bins, so adaptive models learn
-#: over the whole of a typical recording instead of restarting every 4 Mi bins.
-BLOCK_BINS = 1 << 26
+#: ...and of a version-2 payload or any encode: NumPy refuses shapes whose byte size overflows even
+#: when the other side is 0.
+MAX_DIM_V2 = 1 << 48
+#: Rows per container block in :meth:`SpikeCodec.compress`: the whole bare-payload cap, so adaptive
+#: models learn over long stretches instead of restarting every 4 Mi bins.
+BLOCK_BINS = MAX_DECODE_BINS
 _INT_VARINT = 0
 _INT_ARITH = 1
 
 
 def as_raster(spikes) -> np.ndarray:
-    """``spikes`` as a C-contiguous (T, N) bool array; anything but exact 0/1 raises InvalidConfigError."""
+    """``spikes`` as a C-contiguous (T, N) bool array; anything but exact 0/1 raises InvalidConfigError.
+
+    A bool array is read by its bytes (nonzero = spike), so one whose bytes are not 0/1 (uint8 data
+    viewed as bool) still gives a canonical raster: no kernel ever sees a bin other than 0 or 1.
+    """
     arr = np.asarray(spikes)
     if arr.ndim != 2:
         raise InvalidConfigError(f"a spike raster is 2-D (time bins, channels), got shape {arr.shape}")
     if arr.dtype == np.bool_:
-        return np.ascontiguousarray(arr)
+        return np.ascontiguousarray(arr).view(np.uint8) != 0
     if arr.dtype.kind not in "iuf":
         raise InvalidConfigError(f"a spike raster holds bool or numeric 0/1 values, got dtype {arr.dtype}")
     binary = (arr == 0) | (arr == 1)   # NaN compares False both ways, so it is rejected too
@@ -53,6 +77,28 @@ def as_raster(spikes) -> np.ndarray:
         bad = arr[~binary].ravel()[0]
         raise InvalidConfigError(f"spike rasters are binary (0/1); found the value {bad!r}")
     return np.ascontiguousarray(arr != 0)
+
+
+def refuse_unknown(codec_id: str, unknown: dict) -> None:
+    """Parameters a codec does not take (from zarr metadata, say) are a config error, not a TypeError."""
+    if unknown:
+        raise InvalidConfigError(f"{codec_id} does not take {', '.join(map(repr, sorted(unknown)))}")
+
+
+def _is_fortran(arr: np.ndarray) -> bool:
+    return arr.ndim == 2 and arr.flags.f_contiguous and not arr.flags.c_contiguous
+
+
+def check_raster_size(T: int, N: int, itemsize: int, what: str, max_bins: int = MAX_DECODE_BINS,
+                      max_bytes: int = MAX_OUTPUT_BYTES, error=InvalidConfigError) -> None:
+    """Raise ``error`` when a T x N raster of ``itemsize``-byte bins exceeds the caps."""
+    if T > MAX_DIM_V2 or N > MAX_DIM_V2:
+        raise error(f"{what}: raster {T} x {N} has a side above 2**48")
+    if T * N > max_bins or T * N * itemsize > max_bytes:
+        raise error(
+            f"{what}: raster {T} x {N} ({T * N * itemsize} bytes) exceeds the cap of {max_bins} bins / "
+            f"{max_bytes} bytes of a bare payload (code it in smaller chunks)"
+        )
 
 
 def entropy_bound_bits(T: int, N: int, n_spikes: int) -> float:
@@ -193,47 +239,85 @@ class SpikeCodec(Codec):
 
     codec_id = "neurocodec.spikes"
 
+    def __init__(self, **unknown):
+        refuse_unknown(self.codec_id, unknown)
+
     @property
     def name(self) -> str:
         return self.codec_id[len("neurocodec.spikes_"):]
 
     # -- numcodecs interface (bare payload) --------------------------------------------------------
     def encode(self, buf) -> bytes:
-        raster = as_raster(buf)
+        arr = np.asarray(buf)
+        raster = as_raster(arr)
         T, N = raster.shape
-        head = bytes([PAYLOAD_VERSION]) + varint.uvarint_bytes(T) + varint.uvarint_bytes(N)
+        check_raster_size(T, N, arr.dtype.itemsize, self.codec_id)
+        fortran = _is_fortran(arr)
+        if arr.dtype == np.bool_ and not fortran:
+            head = bytes([1])
+        else:
+            dtype = arr.dtype.str.encode("ascii")
+            head = bytes([2, _LAYOUT_FORTRAN if fortran else 0, len(dtype)]) + dtype
+        head += varint.uvarint_bytes(T) + varint.uvarint_bytes(N)
         if T * N == 0:
             return head
         return head + self._encode(raster)
 
-    def decode(self, buf, out=None):
-        data = bytes(memoryview(buf).cast("B")) if not isinstance(buf, bytes) else buf
+    def decode(self, buf, out=None, *, max_output_bytes: int | None = None):
+        """The raster of a bare payload, in the dtype and memory order it was encoded from.
+
+        ``max_output_bytes`` (or an ``out`` buffer, whose size is then the cap) allows rasters above
+        the default caps, up to :data:`HARD_MAX_BINS` bins.
+        """
+        data = container.payload_bytes(buf, self.codec_id)
         reader = PayloadReader(data, self.codec_id)
         version = reader.u8("format version")
-        if version != PAYLOAD_VERSION:
+        if version not in PAYLOAD_VERSIONS:
             raise UnsupportedVersionError(
-                f"{self.codec_id}: payload version {version}; this build reads {PAYLOAD_VERSION}"
+                f"{self.codec_id}: payload version {version}; this build reads {PAYLOAD_VERSIONS}"
             )
+        fortran, dtype = False, np.dtype(bool)
+        if version == 2:
+            layout = reader.u8("layout")
+            if layout > _LAYOUT_FORTRAN:
+                raise CorruptStreamError(f"{self.codec_id}: unknown layout flags {layout}")
+            fortran = bool(layout & _LAYOUT_FORTRAN)
+            n = reader.u8("dtype length")
+            if n > reader.remaining:
+                raise TruncatedStreamError(f"{self.codec_id}: payload ends inside the dtype")
+            dtype = container.parse_dtype(data[reader.pos:reader.pos + n], self.codec_id)
+            reader.pos += n
         T = reader.uvarint("T")
         N = reader.uvarint("N")
-        if T > MAX_DIM or N > MAX_DIM:   # NumPy refuses such a shape even when the other side is 0
-            raise CorruptStreamError(f"{self.codec_id}: declared raster {T} x {N} has a side above 2**62")
-        if T * N > MAX_DECODE_BINS:
+        side = MAX_DIM if version == 1 else MAX_DIM_V2
+        if T > side or N > side:   # NumPy refuses such a shape even when the other side is 0
+            raise CorruptStreamError(f"{self.codec_id}: declared raster {T} x {N} has a side above {side}")
+        target = container.decode_target(out, (T, N), dtype, fortran, self.codec_id)
+        if target is not None:
+            max_bins, max_bytes = HARD_MAX_BINS, target.nbytes
+        elif max_output_bytes is not None:
+            max_bins, max_bytes = HARD_MAX_BINS, int(max_output_bytes)
+        else:
+            max_bins, max_bytes = MAX_DECODE_BINS, MAX_OUTPUT_BYTES
+        if T * N > max_bins or T * N * dtype.itemsize > max_bytes:
             raise CorruptStreamError(
-                f"{self.codec_id}: declared raster {T} x {N} exceeds the {MAX_DECODE_BINS}-bin decode cap"
+                f"{self.codec_id}: declared raster {T} x {N} of {dtype} exceeds the decode cap of "
+                f"{max_bins} bins / {max_bytes} bytes (pass max_output_bytes to raise it)"
             )
         if T * N == 0:
             reader.finish()
             raster = np.zeros((T, N), dtype=bool)
         else:
             raster = self._decode(reader, T, N)
-        if out is None:
-            return raster
-        out = np.asarray(out)
-        if out.shape != raster.shape:
-            raise InvalidConfigError(f"out has shape {out.shape}, the payload holds {raster.shape}")
-        out[...] = raster
-        return out
+        if target is not None:
+            np.copyto(target, raster, casting="unsafe")   # 0/1 values: exact in every dtype
+            return out
+        order = "F" if fortran else "C"
+        if dtype == np.bool_:
+            return raster if not fortran else np.asfortranarray(raster)
+        if dtype.itemsize == 1:
+            return raster.view(dtype) if not fortran else np.asfortranarray(raster.view(np.uint8)).view(dtype)
+        return raster.astype(dtype, order=order)
 
     # -- standalone streams -------------------------------------------------------------------------
     def compress(self, spikes) -> tuple[bytes, SpikeResult]:
@@ -243,8 +327,12 @@ class SpikeCodec(Codec):
         data = container.pack(self, raster, block_rows=rows)
         return data, SpikeResult.measure(self.name, raster, len(data))
 
-    def decompress(self, data, T: int | None = None, N: int | None = None) -> np.ndarray:
-        """Decode a stream made by :meth:`compress`; a given ``T`` or ``N`` must match the stream's."""
+    def decompress(self, data, T: int | None = None, N: int | None = None, *,
+                   max_output_bytes: int | None = None) -> np.ndarray:
+        """Decode a stream made by :meth:`compress`; a given ``T`` or ``N`` must match the stream's.
+
+        ``max_output_bytes`` as for :func:`neurocodec.decompress` (a very sparse raster compresses
+        beyond the default 4096:1 cap; say how large it may be)."""
         header = container.read_header(data, what=self.codec_id)
         if header.codec_id != self.codec_id:
             raise InvalidConfigError(f"the stream was written by {header.codec_id}, not {self.codec_id}")
@@ -255,7 +343,7 @@ class SpikeCodec(Codec):
         for label, given, stored in (("T", T, header.shape[0]), ("N", N, header.shape[1])):
             if given is not None and int(given) != stored:
                 raise CorruptStreamError(f"{self.codec_id}: caller expects {label} = {given}, stream has {stored}")
-        return container.unpack_header(data, header, what=self.codec_id)
+        return container.unpack_header(data, header, max_output_bytes=max_output_bytes, what=self.codec_id)
 
     @abstractmethod
     def _encode(self, raster: np.ndarray) -> bytes:

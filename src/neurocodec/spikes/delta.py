@@ -14,20 +14,27 @@ import numpy as np
 
 from ..errors import CorruptStreamError, InvalidConfigError
 from ..registry import register_codec
-from .base import SpikeCodec, encode_uints
+from .base import MAX_DIM_V2, SpikeCodec, encode_uints, refuse_unknown
 from .isi import decode_intervals_section, raster_to_ints
 
 
 def xor_groups(raster: np.ndarray, refs: np.ndarray, group_size: int) -> np.ndarray:
     """XOR every non-reference channel of each group with its reference (an involution)."""
-    out = raster.copy()
-    for g, ref in enumerate(refs):
-        lo = g * group_size
-        hi = min(lo + group_size, raster.shape[1])
-        col = raster[:, lo + int(ref)]
-        out[:, lo:hi] ^= col[:, None]
-        out[:, lo + int(ref)] = col
+    N = raster.shape[1]
+    group = np.arange(N) // group_size
+    ref_cols = np.arange(len(refs)) * group_size + refs
+    out = raster ^ raster[:, ref_cols[group]]
+    out[:, ref_cols] = raster[:, ref_cols]
     return out
+
+
+def _group_refs(raster: np.ndarray, group_size: int) -> np.ndarray:
+    """Per group, the offset of its channel with the most spikes (the first of equals)."""
+    N = raster.shape[1]
+    n_groups = -(-N // group_size)
+    counts = np.full(n_groups * group_size, -1, dtype=np.int64)
+    counts[:N] = raster.sum(axis=0)
+    return np.argmax(counts.reshape(n_groups, group_size), axis=1).astype(np.int64)
 
 
 @register_codec
@@ -36,15 +43,16 @@ class DeltaCodec(SpikeCodec):
 
     codec_id = "neurocodec.spikes_delta"
 
-    def __init__(self, group_size: int = 8):
-        if isinstance(group_size, bool) or not isinstance(group_size, (int, np.integer)) or group_size < 1:
-            raise InvalidConfigError(f"group_size must be an integer >= 1, got {group_size!r}")
+    def __init__(self, group_size: int = 8, **unknown):
+        refuse_unknown(self.codec_id, unknown)
+        if isinstance(group_size, bool) or not isinstance(group_size, (int, np.integer)) \
+                or not 1 <= group_size <= MAX_DIM_V2:
+            raise InvalidConfigError(f"group_size must be an integer in [1, 2**48], got {group_size!r}")
         self.group_size = int(group_size)
 
     def _encode(self, raster):
-        counts = raster.sum(axis=0)
-        starts = np.arange(0, raster.shape[1], self.group_size)
-        refs = np.array([np.argmax(counts[s:s + self.group_size]) for s in starts], dtype=np.int64)
+        # a group wider than the raster is one group of all its channels
+        refs = _group_refs(raster, min(self.group_size, raster.shape[1]))
         residual = xor_groups(raster, refs, self.group_size)
         return encode_uints(np.concatenate([refs, raster_to_ints(residual)]))
 

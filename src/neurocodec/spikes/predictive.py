@@ -41,7 +41,7 @@ import numpy as np
 
 from ..errors import InvalidConfigError
 from ..registry import register_codec
-from .base import SpikeCodec, encode_uints
+from .base import SpikeCodec, encode_uints, refuse_unknown
 from .isi import decode_intervals_section, raster_to_ints
 
 PREDICTORS = ("ema", "lfsr")
@@ -56,7 +56,7 @@ def ema_transform(src, shift, threshold, decoding):
     for t in range(T):
         for c in range(N):
             pred = 1 if rate[c] >= threshold else 0
-            bit = np.int64(src[t, c])
+            bit = np.int64(src[t, c] != 0)
             truth = bit ^ (pred & decoding)
             dst[t, c] = bit ^ pred
             rate[c] += ((truth << 16) - rate[c]) >> shift
@@ -81,7 +81,7 @@ def lfsr_transform(src, shift, seed, init_rate, decoding):
         for c in range(N):
             s = lfsr_step(s)
             pred = 1 if s < rate[c] else 0
-            bit = np.int64(src[t, c])
+            bit = np.int64(src[t, c] != 0)
             truth = bit ^ (pred & decoding)
             dst[t, c] = bit ^ pred
             if truth:
@@ -98,7 +98,8 @@ class PredictiveCodec(SpikeCodec):
     codec_id = "neurocodec.spikes_predictive"
 
     def __init__(self, predictor: str = "ema", shift: int | None = None, threshold: int = 32768,
-                 seed: int = 0xACE1, init_rate: int = 0):
+                 seed: int = 0xACE1, init_rate: int = 0, **unknown):
+        refuse_unknown(self.codec_id, unknown)
         if predictor not in PREDICTORS:
             raise InvalidConfigError(f"predictor must be one of {PREDICTORS}, got {predictor!r}")
         shift = (2 if predictor == "ema" else 3) if shift is None else shift

@@ -29,7 +29,7 @@ from ..entropy import varint
 from ..errors import CorruptStreamError, InvalidConfigError, TruncatedStreamError
 from ..registry import register_codec
 from ._kernels import crc16
-from .base import PayloadReader, SpikeCodec, as_raster
+from .base import PayloadReader, SpikeCodec, as_raster, refuse_unknown
 
 _SYNC = 0xA0
 _BITMAP = 0
@@ -103,7 +103,8 @@ class StreamingCodec(SpikeCodec):
 
     codec_id = "neurocodec.spikes_streaming"
 
-    def __init__(self, window: int = 20):
+    def __init__(self, window: int = 20, **unknown):
+        refuse_unknown(self.codec_id, unknown)
         if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or not 1 <= window <= MAX_FRAME_BINS:
             raise InvalidConfigError(f"window must be an integer in [1, {MAX_FRAME_BINS}], got {window!r}")
         self.window = int(window)

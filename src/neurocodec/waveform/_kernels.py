@@ -347,6 +347,32 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
 
 
 @nb.njit(cache=True, nogil=True)
+def levinson(r, order):
+    """Levinson-Durbin: the order-``order`` predictor of autocorrelation ``r`` (encoder side only).
+
+    Sequential float arithmetic in a kernel: no BLAS call per step (whose threads cost more than
+    the sums on a busy machine) and the same rounding on every machine.
+    """
+    a = np.zeros(order)
+    prev = np.zeros(order)
+    err = r[0]
+    for i in range(order):
+        acc = r[i + 1]
+        for j in range(i):
+            acc -= a[j] * r[i - j]
+        k = acc / err
+        for j in range(i):
+            prev[j] = a[j]
+        a[i] = k
+        for j in range(i):
+            a[j] = prev[j] - k * prev[i - 1 - j]
+        err *= 1.0 - k * k
+        if err <= 0:
+            break
+    return a
+
+
+@nb.njit(cache=True, nogil=True)
 def residual_energy(series, mean, coefs, shift):
     """Sum of squared residuals of the integer predictor the coder runs on ``series`` (encoder side).
 

@@ -94,10 +94,23 @@ def _load_prior(text: str, params) -> np.ndarray:
 
 #: Model state every payload starts from, per parameter set (learned; see _prior.py).
 PRIORS = tuple(_load_prior(text, params) for text, params in zip(_prior.PRIORS, PARAM_SETS))
+#: Near-lossless payloads start from the uninformed state: the learned priors describe lossless
+#: residuals (per-code biases, mixer calibration) and cost near-lossless payloads 2-15 % against it
+#: (benchmarks/bench_near.py).
+NEAR_PRIORS = tuple(K.initial_model(bool(params[K.P_MIXED])) for params in PARAM_SETS)
 
 
-def lpc(series: np.ndarray, order: int) -> tuple[int, int, np.ndarray]:
-    """Integer LPC for ``series`` (int64): ``(mean, shift, coefficients)``; order may come out lower."""
+def prior_for(set_id: int, near: int) -> np.ndarray:
+    """The model state a payload of parameter set ``set_id`` and bound ``near`` starts from (do not modify)."""
+    return NEAR_PRIORS[set_id] if near else PRIORS[set_id]
+
+
+def lpc(series: np.ndarray, order: int, near: int = 0) -> tuple[int, int, np.ndarray]:
+    """Integer LPC for ``series`` (int64): ``(mean, shift, coefficients)``; order may come out lower.
+
+    ``near``: the coefficients will run on reconstructions within +-near of the series, whose error
+    (uniform over 2 near + 1 levels) adds its variance to the diagonal of the normal equations.
+    """
     mu = int(np.round(series.mean())) if series.size else 0
     order = min(order, series.size // 4)
     if order <= 0:
@@ -106,16 +119,8 @@ def lpc(series: np.ndarray, order: int) -> tuple[int, int, np.ndarray]:
     if r[0] <= 0:
         return mu, 0, np.zeros(0, dtype=np.int64)
     r[0] *= 1.0 + 1e-6  # white-noise floor keeps the recursion stable on degenerate input
-    a = np.zeros(order)
-    err = r[0]
-    for i in range(order):
-        k = (r[i + 1] - np.dot(a[:i], r[i:0:-1])) / err
-        a_prev = a[:i].copy()
-        a[i] = k
-        a[:i] = a_prev - k * a_prev[::-1]
-        err *= 1.0 - k * k
-        if err <= 0:
-            break
+    r[0] += series.size * ((2 * near + 1) ** 2 - 1) / 12.0
+    a = K.levinson(r, order)
     peak = float(np.max(np.abs(a)))
     if not np.isfinite(peak) or peak >= MAX_COEF >> 4:
         return mu, 0, np.zeros(0, dtype=np.int64)
@@ -177,9 +182,12 @@ class WaveformCodec(Codec):
                 "near": self.near}
 
     @property
-    def max_error(self) -> int:
-        """The bound on |decoded - original| in levels: 0 for lossless."""
-        return self.near
+    def lossy(self) -> dict | None:
+        """None when decoding gives the input back exactly, else what the decoder guarantees."""
+        if not self.near:
+            return None
+        return {"max_abs_error": self.near,
+                "unit": "levels of the level map (ADC codes on the implant's ladder, else sample units)"}
 
     # -- encoding --------------------------------------------------------------------------
 
@@ -237,7 +245,7 @@ class WaveformCodec(Codec):
         # cross-channel differences of reconstructed levels would add two channels' errors
         cross_channel = self.cross_channel and not near
         for c in range(n_ch):
-            predictor = lpc(levels[c], order)
+            predictor = lpc(levels[c], order, near)
             if cross_channel and c > 0:
                 diff = levels[c] - levels[c - 1]
                 predictor_diff = lpc(diff, order)
@@ -260,7 +268,7 @@ class WaveformCodec(Codec):
         mixed = bool(params[K.P_MIXED])
         kernel = K.coder(mixed, False, fit)
         if prior is None:
-            prior = PRIORS[set_id]
+            prior = prior_for(set_id, near)
         # sized for the implant's data (~5 coded and ~3 raw bits a sample); anything that does not fit
         # is coded again into buffers of the size the first pass reported
         capacity = n_t * n_ch * 2 + 1024
@@ -371,7 +379,7 @@ class WaveformCodec(Codec):
             pos += int(raw_bytes)
         series = np.empty((n_ch, n_t), dtype=np.int64)
         kernel = K.coder(mixed, True)
-        end, raw_bits, status = kernel(series, lo, hi, coefs, orders, shifts, means, near, PRIORS[set_id].copy(),
+        end, raw_bits, status = kernel(series, lo, hi, coefs, orders, shifts, means, near, prior_for(set_id, near).copy(),
                                        params, data, pos, size, raw, K.new_state(n_ch, MAX_ORDER))
         if end > size or status == K.STATUS_TRUNCATED:
             raise TruncatedStreamError(f"waveform payload truncated: decoder needed more than its {size} bytes")
