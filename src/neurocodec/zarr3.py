@@ -152,7 +152,11 @@ def serializer(name: str, **config) -> NeurocodecZarr3Codec:
     key = name[len(registry.PREFIX):] if name.startswith(registry.PREFIX) else name
     if key not in CODECS:
         registry.codec_class(key)  # an unknown name raises with the list of every codec
-        raise NotImplementedError(f"codec {name!r} has no zarr 3 class in this build")
+        # a codec registered after this module was written: a class made here serves this process;
+        # a store written with it reopens elsewhere once the codec has its class and entry point
+        cls = _codec("".join(part.title() for part in key.split("_")), key, "biuf", (1, 2), f"zarr 3 codec {key}.")
+        CODECS[key] = cls
+        _register_one(cls)
     return CODECS[key](**config)
 
 
@@ -165,11 +169,15 @@ def from_numcodecs(codec) -> NeurocodecZarr3Codec:
 def _register() -> None:
     # The entry points do this for an installed package; registering here too covers a source
     # checkout on sys.path and names the numcodecs-prefixed aliases the same classes.
+    for cls in CODECS.values():
+        _register_one(cls)
+
+
+def _register_one(cls) -> None:
     from zarr.registry import register_codec
 
-    for cls in CODECS.values():
-        register_codec(cls.codec_name, cls)
-        register_codec(_ALIAS_PREFIX + cls.codec_name, cls)
+    register_codec(cls.codec_name, cls)
+    register_codec(_ALIAS_PREFIX + cls.codec_name, cls)
 
 
 _register()
