@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _sample(name: str) -> np.ndarray:
     rng = np.random.default_rng(11)
-    if name == "waveform":
+    if name in ("waveform", "hybrid"):
         return recording(3000, channels=3, seed=12)
     if name == "mua":
         return np.minimum(rng.poisson(0.7, size=(500, 4)), 2).astype(np.int64)

@@ -47,6 +47,19 @@ def _samples() -> dict[str, np.ndarray]:
     }
 
 
+@needs_zarr3
+def test_format3_lossy_codec_stores_what_the_codec_decodes():
+    from neurocodec import zarr3
+
+    x = recording(6000, channels=4, seed=13)
+    codec = registry.make_codec("hybrid")
+    assert codec.lossy is not None
+    z = zarr.create_array(zarr.storage.MemoryStore(), shape=x.shape, dtype=x.dtype, chunks=x.shape,
+                          serializer=zarr3.serializer("hybrid"), compressors=None)
+    z[:] = x
+    np.testing.assert_array_equal(zarr.open_array(z.store, mode="r")[:], codec.decode(codec.encode(x)))
+
+
 @pytest.mark.parametrize("sharded", [False, True], ids=["chunks", "shards"])
 @needs_zarr3
 def test_format3_waveform_store_reopens_by_name(tmp_path, sharded):

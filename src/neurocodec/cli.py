@@ -365,6 +365,12 @@ def build_parser() -> argparse.ArgumentParser:
     from .mua.cli import register_cli as register_mua
 
     register_mua(sub)
+    from .lossy_cli import register_cli as register_lossy
+
+    register_lossy(sub)
+    from .stream.cli import register_cli as register_stream
+
+    register_stream(sub)
     _verbose_everywhere(parser)
     return parser
 

@@ -28,6 +28,7 @@ _CODEC_MODULES = {
     "waveform": "neurocodec.waveform",
     "spikes_": "neurocodec.spikes",
     "mua": "neurocodec.mua",
+    "hybrid": "neurocodec.hybrid",
 }
 
 

@@ -132,6 +132,8 @@ def _codec(class_name: str, name: str, kinds: str, ndims: tuple[int, ...], doc: 
 
 Waveform = _codec("Waveform", "waveform", "i", (1, 2),
                   "Lossless waveform codec (int16/int32, shape (T,) or (T, channels)); see WaveformCodec.")
+Hybrid = _codec("Hybrid", "hybrid", "i", (1, 2),
+                "Hybrid lossy waveform codec (int16/int32, (T,) or (T, channels)); see the hybrid codec's docs.")
 MUA = _codec("MUA", "mua", "iu", (2,), "MUA count codec, (bins, channels) integer counts; see MUACodec.")
 SpikesAdaptive = _codec("SpikesAdaptive", "spikes_adaptive", "biuf", (2,), "Adaptive spike-raster codec.")
 SpikesAer = _codec("SpikesAer", "spikes_aer", "biuf", (2,), "Address-event spike-raster codec.")
@@ -143,7 +145,7 @@ SpikesStreaming = _codec("SpikesStreaming", "spikes_streaming", "biuf", (2,), "S
 #: zarr 3 codec class by neurocodec codec name.
 CODECS: dict[str, type[NeurocodecZarr3Codec]] = {
     cls.codec_name[len(registry.PREFIX):]: cls
-    for cls in (Waveform, MUA, SpikesAdaptive, SpikesAer, SpikesDelta, SpikesIsi, SpikesPredictive, SpikesStreaming)
+    for cls in (Waveform, Hybrid, MUA, SpikesAdaptive, SpikesAer, SpikesDelta, SpikesIsi, SpikesPredictive, SpikesStreaming)
 }
 
 

@@ -19,7 +19,7 @@ from .analysis import (
 )
 from .binning import bin_raster, bin_spike_times, bin_waveforms, detect_crossings, load_wav_folder, rebin
 from .codec import MUACodec, calibrate
-from .rtl import BitTrueModel, pack_words, read_stimulus, render_testbench, render_verilog
+from .rtl import BitTrueModel, pack_words, read_stimulus, render_testbench, render_verilog, write_packed_stimulus
 from .sclv import estimation_sort, sclvs
 from .training import TrainingResult, load_encoders, save_encoders, train_encoders
 
@@ -49,4 +49,5 @@ __all__ = [
     "save_encoders",
     "sclvs",
     "train_encoders",
+    "write_packed_stimulus",
 ]

@@ -65,19 +65,29 @@ def threshold_crossings(x, threshold, refractory):
 
 
 @nb.njit(cache=True)
-def huffman_encode(counts, calib, raw_bits, codes, lengths, buf):
+def window_histograms(counts, start, end, S):
+    """``hist[c, v]``: how often channel ``c`` has count ``v`` in bins ``start[c] <= t < end[c]``."""
+    hist = np.zeros((counts.shape[1], S), dtype=np.int64)
+    for c in range(counts.shape[1]):
+        for t in range(start[c], end[c]):
+            hist[c, counts[t, c]] += 1
+    return hist
+
+
+@nb.njit(cache=True)
+def huffman_encode(counts, calib_end, raw_bits, codes, lengths, buf):
     """Multiplexed stream: bins in time order, channels interleaved within a bin.
 
-    The first ``calib`` bins of every channel go out as ``raw_bits``-bit integers (the implant is
-    still filling its histogram); later bins as the codeword of their value in the channel's table
-    (``codes[c, v]``, ``lengths[c, v]``: encoder and estimation-sort map already composed).
-    Returns the end bit position.
+    Bins ``t < calib_end[c]`` of channel ``c`` go out as ``raw_bits``-bit integers (the implant
+    has not calibrated that channel yet); later bins as the codeword of their value in the
+    channel's table (``codes[c, v]``, ``lengths[c, v]``: encoder and estimation-sort map already
+    composed).  Returns the end bit position; with an empty ``buf`` it only counts the bits.
     """
     bitpos = 0
     for t in range(counts.shape[0]):
         for c in range(counts.shape[1]):
             v = counts[t, c]
-            if t < calib:
+            if t < calib_end[c]:
                 bitpos = put_bits(buf, bitpos, v, raw_bits)
             else:
                 bitpos = put_bits(buf, bitpos, codes[c, v], lengths[c, v])
@@ -85,7 +95,7 @@ def huffman_encode(counts, calib, raw_bits, codes, lengths, buf):
 
 
 @nb.njit(cache=True)
-def huffman_decode(buf, bitpos, calib, raw_bits, S, enc_of, unrank, first_code, count, offset, symbols,
+def huffman_decode(buf, bitpos, calib_end, raw_bits, S, enc_of, unrank, first_code, count, offset, symbols,
                    max_length, out):
     """Inverse of :func:`huffman_encode` into ``out`` (bins, channels).
 
@@ -97,7 +107,7 @@ def huffman_decode(buf, bitpos, calib, raw_bits, S, enc_of, unrank, first_code, 
         if bitpos > 8 * buf.shape[0]:
             return bitpos   # out of payload: stop now (the caller reports the truncation)
         for c in range(out.shape[1]):
-            if t < calib:
+            if t < calib_end[c]:
                 v, bitpos = get_bits(buf, bitpos, raw_bits)
                 if v >= S:
                     return -2
@@ -110,6 +120,80 @@ def huffman_decode(buf, bitpos, calib, raw_bits, S, enc_of, unrank, first_code, 
                     return -1
                 out[t, c] = unrank[c, rank]
     return bitpos
+
+
+# ---------------------------------------------------------------------------------- RTL model
+
+
+@nb.njit(cache=True)
+def pack_codewords(codes, lengths, buf):
+    """Concatenate codewords MSB first into the zeroed ``buf``; returns the end bit position."""
+    bitpos = 0
+    for i in range(codes.shape[0]):
+        bitpos = put_bits(buf, bitpos, codes[i], lengths[i])
+    return bitpos
+
+
+@nb.njit(cache=True)
+def rtl_model_run(det, bp, n_ch, hist_samples, sort, sequential, enc, ranks, enc_codes, raw_bits,
+                  regs, acc, calibrated, peak, encoder, nsamp, hist, out_code, out_len):
+    """Clock the rendered encoder (:mod:`neurocodec.mua.rtl`) over detection bits ``det``.
+
+    State, updated in place: ``regs`` = (channel, millisecond, channel being calibrated), and per
+    channel ``acc``, ``calibrated``, ``peak``, ``encoder``; the histograms ``hist`` with their
+    sample counts ``nsamp`` are one row per channel (parallel schedule) or one shared row
+    (sequential).  Emitted words go to ``out_code``/``out_len``; returns how many.
+    """
+    S = enc.shape[1]
+    n_out = 0
+    for i in range(det.shape[0]):
+        c = regs[0]
+        v = min(acc[c] + det[i], S - 1)
+        if regs[1] == bp - 1:
+            acc[c] = 0
+            if calibrated[c]:
+                e = encoder[c]
+                r = ranks[peak[c], v]
+                out_code[n_out] = enc_codes[e, r]
+                out_len[n_out] = enc[e, r]
+            else:
+                out_code[n_out] = v
+                out_len[n_out] = raw_bits
+                k = 0 if sequential else c
+                if not sequential or c == regs[2]:
+                    hist[k, v] += 1
+                    nsamp[k] += 1
+                    if nsamp[k] == hist_samples:
+                        pk = 0
+                        if sort:
+                            for s in range(1, S):
+                                if hist[k, s] > hist[k, pk]:
+                                    pk = s
+                        best = 0
+                        best_cost = -1
+                        for j in range(enc.shape[0]):
+                            cost = 0
+                            for s in range(S):
+                                cost += hist[k, s] * enc[j, ranks[pk, s]]
+                            if best_cost < 0 or cost < best_cost:
+                                best = j
+                                best_cost = cost
+                        peak[c] = pk
+                        encoder[c] = best
+                        calibrated[c] = 1
+                        if sequential:
+                            hist[k, :] = 0
+                            nsamp[k] = 0
+                            regs[2] += 1
+            n_out += 1
+        else:
+            acc[c] = v
+        if c == n_ch - 1:
+            regs[0] = 0
+            regs[1] = 0 if regs[1] == bp - 1 else regs[1] + 1
+        else:
+            regs[0] = c + 1
+    return n_out
 
 
 # ---------------------------------------------------------------------------------- adaptive arithmetic

@@ -3,7 +3,8 @@
 - ``mua report DATA``  the paper's analysis on a recording: tables (and with ``--out`` PNG figures)
   of bit rate, power, capacity and BDP across binning periods and S;
 - ``mua train DATA``   train encoders and write the encoder JSON;
-- ``mua rtl ENCODERS`` render the Verilog module (and optionally a testbench) from an encoder JSON.
+- ``mua rtl ENCODERS`` render the Verilog module (and optionally a testbench) from an encoder JSON;
+  ``--synth`` places and routes it for the iCE40 and reports cells, block RAMs and Fmax.
 
 Handlers return an exit code and raise :class:`~neurocodec.errors.NeurocodecError` subclasses on
 bad input; ``--json`` puts one JSON object on the last line of stdout.
@@ -90,16 +91,42 @@ def cmd_rtl(args) -> int:
     bin_ms = doc.get("bin_ms", 50)
     if float(bin_ms) != int(bin_ms):
         raise InvalidConfigError(f"RTL needs a whole-millisecond binning period, the encoders say {bin_ms}")
+    if args.out is None and not args.synth:
+        raise InvalidConfigError("give --out (the Verilog file to write), --synth, or both")
     src = render_verilog(doc["encoders"], doc["S"], int(doc.get("hist_samples", 64)), int(bin_ms), args.channels,
-                         sort=not args.no_sort, module_name=args.module)
-    _write_text(args.out, src)
+                         sort=not args.no_sort, module_name=args.module, calibration=args.calibration)
+    wrote = []
+    if args.out:
+        _write_text(args.out, src)
+        wrote.append(args.out)
     if args.testbench:
         stim = args.stimulus
         if stim is None:
             raise InvalidConfigError("--testbench needs --stimulus (0/1 words, channels interleaved per ms)")
         n = read_stimulus(stim, args.channels).size
         _write_text(args.testbench, render_testbench(args.module, stim, n, args.channels, int(bin_ms)))
-    print(f"wrote {args.out}" + (f" and {args.testbench}" if args.testbench else ""))
+        wrote.append(args.testbench)
+    if not args.json and wrote:
+        print("wrote " + " and ".join(wrote))
+    if not args.synth:
+        if args.json:
+            print(json.dumps({"files": wrote}))
+        return 0
+    from .rtl_synth import format_table, synthesize
+
+    # one detection bit per clock: every channel once per 1 ms frame
+    fig = synthesize(src, args.module, required_mhz=args.channels / 1000.0, device=args.device,
+                     package=args.package, workdir=args.synth_dir)
+    fig.update(files=wrote, channels=args.channels, calibration=args.calibration, S=doc["S"],
+               encoders=doc["encoders"], hist_samples=int(doc.get("hist_samples", 64)))
+    if args.json:
+        print(json.dumps(fig))
+    else:
+        print(f"{args.calibration} calibration, {args.channels} channels, S = {doc['S']}, "
+              f"{len(doc['encoders'])} encoder(s), {fig['hist_samples']}-sample histogram")
+        print(format_table(fig))
+        for cmd in fig["commands"]:
+            print(f"  $ {cmd}")
     return 0
 
 
@@ -143,9 +170,18 @@ def register_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPar
     p.add_argument("--channels", type=int, default=96)
     p.add_argument("--no-sort", action="store_true", help="leave out the estimation sort")
     p.add_argument("--module", default="mua_sclv_encoder")
-    p.add_argument("--out", required=True, help="Verilog file to write")
+    p.add_argument("--calibration", choices=("parallel", "sequential"), default="parallel",
+                   help="parallel: every channel at once (wide memory word); sequential: the paper's "
+                        "architecture, channels in turn through one shared histogram (default parallel)")
+    p.add_argument("--out", help="Verilog file to write")
     p.add_argument("--testbench", help="also write a testbench here (needs --stimulus)")
     p.add_argument("--stimulus", help="0/1 detection words, channels interleaved per ms")
+    p.add_argument("--synth", action="store_true",
+                   help="synthesize, place and route (yosys, nextpnr-ice40, icetime) and report the figures")
+    p.add_argument("--device", default="lp1k", help="iCE40 device for --synth (default lp1k, the paper's)")
+    p.add_argument("--package", default="cm81", help="device package for --synth (default cm81)")
+    p.add_argument("--synth-dir", help="keep the netlist, bitstream and reports of --synth here")
+    p.add_argument("--json", action="store_true", help="last line of output: one JSON object")
     p.set_defaults(func=cmd_rtl)
     return mua
 

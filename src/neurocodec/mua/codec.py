@@ -8,18 +8,24 @@ mapped through the sort and sent as its static Huffman codeword.  :func:`calibra
 procedure; the codec and the bit-rate analysis both call it, so they cannot disagree.  Counts
 above S-1 are saturated (as the implant's binner does); the saturated counts round-trip exactly.
 
+With ``calibration="sequential"`` (the paper's hardware: one shared histogram) the channels
+calibrate in turn instead of at once: channel c histograms its counts of bins c*(H-1) ..
+c*(H-1)+H-1 (H = ``hist_samples``) and sends raw until then.
+
 Bare payload (little header, then the stream; the container adds magic and CRCs)::
 
-    u8 version (1 or 2) | version 2 only: u8 layout (bit 0: Fortran order)
+    u8 version (1, 2 or 3) | versions 2 and 3: u8 layout (bit 0: Fortran order)
     | u8 coder (0 static Huffman, 1 adaptive arithmetic)
     | u8 n, n bytes input dtype (NumPy string, e.g. "<i8") | LEB128 bins, channels, S
-    coder 0: LEB128 hist_samples | u8 sort | u8 n_encoders | n_encoders * S u8 lengths
+    coder 0: LEB128 hist_samples | u8 sort | version 3 only: u8 schedule (1 sequential calibration)
+             | u8 n_encoders | n_encoders * S u8 lengths
              | channels * u8 encoder index | channels * u8 peak | bit stream, zero-padded to a byte
     coder 1: arithmetic-coded stream
 
 Values go out time-major with channels interleaved, as the implant multiplexes them.  Decoded
 counts come back in the input's integer (or bool) dtype and memory order: a Fortran-order array is
-written as version 2, whose layout byte says so (anything else as version 1, unchanged).  Decoders
+written as version 2, whose layout byte says so, and the sequential calibration schedule as
+version 3 (version 2 plus the schedule byte); anything else as version 1, unchanged.  Decoders
 check the declared shape against :data:`MAX_COUNTS` / :data:`MAX_OUTPUT_BYTES` (or the caller's
 ``max_output_bytes`` / ``out``) and against what the stream's length can hold before allocating;
 encoders refuse what the decoder would.  The arithmetic coder is neurocodec's own
@@ -44,8 +50,10 @@ from ..registry import register_codec
 from . import _kernels
 from .sclv import MAX_S, check_encoders, check_S, default_encoders, rank_table
 
-FORMAT_VERSION = 2
-FORMAT_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+FORMAT_VERSIONS = (1, 2, 3)
+#: First version whose static Huffman section holds the calibration schedule byte.
+SEQUENTIAL_VERSION = 3
 _LAYOUT_FORTRAN = 1
 #: Largest array a bare payload holds by default, on encode and decode: 64 Mi counts and 256 MiB
 #: decoded (about a second of decoding at worst).
@@ -56,6 +64,7 @@ HARD_MAX_COUNTS = 1 << 33
 #: Largest calibration length (far beyond any recording; the header stores it as a varint).
 MAX_HIST_SAMPLES = 1 << 62
 CODERS = ("huffman", "arithmetic")
+CALIBRATIONS = ("parallel", "sequential")
 # Every count costs at least one binary decision, and the coder never codes a decision at a
 # probability above P_MAX / 65536, so a decision costs at least -log2(P_MAX / 65536) bits.  That
 # bounds the counts a stream of a given size can hold (checked before allocating the output).
@@ -95,28 +104,44 @@ class Calibration:
     encoder: np.ndarray  # (channels,) index into the encoder list
     peak: np.ndarray  # (channels,) symbol ranked 0 (0 everywhere when sorting is off)
     histograms: np.ndarray  # (channels, S) calibration histograms
-    calib_bins: int  # bins used for calibration (min(hist_samples, bins))
+    calib_bins: int  # bins before every channel has calibrated (min(hist_samples, bins) in parallel)
+    calib_end: np.ndarray  # (channels,) first bin each channel codes (earlier bins go out raw)
 
     def ranks(self, S: int) -> np.ndarray:
         """``ranks[c, v]`` = rank of value ``v`` on channel ``c``."""
         return rank_table(S)[self.peak]
 
 
-def calibrate(sat_counts: np.ndarray, encoders: np.ndarray, hist_samples: int, sort: bool) -> Calibration:
-    """Run the implant's calibration on saturated counts (see module docstring)."""
+def calibration_windows(bins: int, channels: int, hist_samples: int, calibration: str = "parallel"):
+    """First bin and end (exclusive, at most ``bins``) of each channel's calibration window."""
+    # a window longer than the array ends with it; clipping keeps c * (H - 1) within int64
+    hist_samples = min(hist_samples, bins + 1)
+    step = hist_samples - 1 if calibration == "sequential" else 0
+    start = np.arange(channels, dtype=np.int64) * step
+    return np.minimum(start, bins), np.minimum(start + hist_samples, bins)
+
+
+def calibrate(sat_counts: np.ndarray, encoders: np.ndarray, hist_samples: int, sort: bool,
+              calibration: str = "parallel") -> Calibration:
+    """Run the implant's calibration on saturated counts (see module docstring).
+
+    A channel whose window the counts end inside keeps the choice of its partial histogram (no
+    count of it is coded, so only a re-encoding depends on it).
+    """
+    if calibration not in CALIBRATIONS:
+        raise InvalidConfigError(f"calibration must be one of {CALIBRATIONS}, got {calibration!r}")
     S = encoders.shape[1]
-    calib = min(hist_samples, sat_counts.shape[0])
     n_ch = sat_counts.shape[1]
-    hist = np.zeros((n_ch, S), dtype=np.int64)
-    for v in range(S):
-        hist[:, v] = np.count_nonzero(sat_counts[:calib] == v, axis=0)
+    start, end = calibration_windows(sat_counts.shape[0], n_ch, hist_samples, calibration)
+    hist = _kernels.window_histograms(sat_counts, start, end, S)
     peak = np.argmax(hist, axis=1) if sort else np.zeros(n_ch, dtype=np.int64)
     ranks = rank_table(S)[peak]
     # sorted[c, r] = hist[c, value ranked r]: scatter each value's count to its rank
     sorted_hist = np.zeros_like(hist)
     np.put_along_axis(sorted_hist, ranks, hist, axis=1)
     encoder = np.argmin(sorted_hist @ encoders.T, axis=1)
-    return Calibration(encoder.astype(np.int64), peak.astype(np.int64), hist, calib)
+    calib = int(end.max()) if n_ch else min(hist_samples, sat_counts.shape[0])
+    return Calibration(encoder.astype(np.int64), peak.astype(np.int64), hist, calib, end)
 
 
 def _check_hist_samples(hist_samples) -> int:
@@ -147,11 +172,14 @@ class MUACodec(Codec):
     hist_samples : calibration histogram size (2**d on the implant).
     sort : apply the estimation sort (False = the paper's "no sort" configuration).
     coder : "huffman" (the paper's static code) or "arithmetic" (ours: adaptive, no calibration).
+    calibration : "parallel" (every channel on its first ``hist_samples`` bins) or "sequential"
+        (the paper's hardware: channels in turn through one shared histogram; payload version 3).
     """
 
     codec_id = "neurocodec.mua"
 
-    def __init__(self, S=3, bin_ms=50, encoders=None, hist_samples=64, sort=True, coder="huffman", **unknown):
+    def __init__(self, S=3, bin_ms=50, encoders=None, hist_samples=64, sort=True, coder="huffman",
+                 calibration="parallel", **unknown):
         if unknown:   # from zarr metadata, say: a config error, not a TypeError
             raise InvalidConfigError(f"{self.codec_id} does not take {', '.join(map(repr, sorted(unknown)))}")
         self.S = check_S(S)
@@ -169,6 +197,9 @@ class MUACodec(Codec):
         if coder not in CODERS:
             raise InvalidConfigError(f"coder must be one of {CODERS}, got {coder!r}")
         self.coder = coder
+        if calibration not in CALIBRATIONS:
+            raise InvalidConfigError(f"calibration must be one of {CALIBRATIONS}, got {calibration!r}")
+        self.calibration = calibration
 
     def get_config(self):
         return {
@@ -179,11 +210,13 @@ class MUACodec(Codec):
             "hist_samples": self.hist_samples,
             "sort": self.sort,
             "coder": self.coder,
+            "calibration": self.calibration,
         }
 
     def __repr__(self):
         return (f"MUACodec(S={self.S}, bin_ms={self.bin_ms}, encoders={self.encoders}, "
-                f"hist_samples={self.hist_samples}, sort={self.sort}, coder={self.coder!r})")
+                f"hist_samples={self.hist_samples}, sort={self.sort}, coder={self.coder!r}, "
+                f"calibration={self.calibration!r})")
 
     # ------------------------------------------------------------------ encoding
 
@@ -195,14 +228,18 @@ class MUACodec(Codec):
         sat = saturate(arr, self.S)
         dtype = arr.dtype.str.encode("ascii")
         fortran = arr.flags.f_contiguous and not arr.flags.c_contiguous
-        version = bytes([2, _LAYOUT_FORTRAN]) if fortran else bytes([1])
+        sequential = self.coder == "huffman" and self.calibration == "sequential"
+        if sequential:
+            version = bytes([SEQUENTIAL_VERSION, _LAYOUT_FORTRAN if fortran else 0])
+        else:
+            version = bytes([2, _LAYOUT_FORTRAN]) if fortran else bytes([1])
         head = bytearray(version + bytes([CODERS.index(self.coder), len(dtype)])) + dtype
         head += varint.encode([sat.shape[0], sat.shape[1], self.S])
         if self.coder == "arithmetic":
             return bytes(head) + arith_stream(sat, self.S)
-        cal = calibrate(sat, self._encoders, self.hist_samples, self.sort)
+        cal = calibrate(sat, self._encoders, self.hist_samples, self.sort, self.calibration)
         head += varint.encode([self.hist_samples])
-        head += bytes([int(self.sort), len(self._encoders)])
+        head += bytes([int(self.sort)] + ([1] if sequential else []) + [len(self._encoders)])
         head += self._encoders.astype(np.uint8).tobytes()
         head += cal.encoder.astype(np.uint8).tobytes() + cal.peak.astype(np.uint8).tobytes()
         stream, _ = huffman_stream(sat, self._encoders, cal, self.S)
@@ -222,7 +259,7 @@ class MUACodec(Codec):
         if version not in FORMAT_VERSIONS:
             raise UnsupportedVersionError(f"MUA payload version {version}; this build reads {FORMAT_VERSIONS}")
         fortran = False
-        if version == 2:
+        if version >= 2:
             layout = reader.byte("layout")
             if layout > _LAYOUT_FORTRAN:
                 raise CorruptStreamError(f"MUA payload has unknown layout flags {layout}")
@@ -246,7 +283,7 @@ class MUACodec(Codec):
         if coder == 1:
             counts = _decode_arith(data, reader.pos, bins, channels, S)
         else:
-            counts = _decode_huffman(data, reader, bins, channels, S)
+            counts = _decode_huffman(data, reader, bins, channels, S, version)
         if target is not None:
             np.copyto(target, counts, casting="unsafe")   # values < S <= 16 fit every integer dtype
             return out
@@ -299,11 +336,10 @@ def huffman_stream(sat: np.ndarray, encoders: np.ndarray, cal: Calibration, S: i
     """The multiplexed static-Huffman bit stream of saturated counts, and its length in bits."""
     codes, lengths = huffman_tables(encoders, cal, S)
     rb = raw_bits(S)
-    nbits = rb * cal.calib_bins * sat.shape[1]
-    if sat.shape[0] > cal.calib_bins:
-        nbits += int(np.take_along_axis(lengths, sat[cal.calib_bins:].T, axis=1).sum())
+    # a first pass into an empty buffer only counts the bits
+    nbits = _kernels.huffman_encode(sat, cal.calib_end, rb, codes, lengths, np.zeros(0, dtype=np.uint8))
     buf = np.zeros((nbits + 7) // 8, dtype=np.uint8)
-    _kernels.huffman_encode(sat, cal.calib_bins, rb, codes, lengths, buf)
+    _kernels.huffman_encode(sat, cal.calib_end, rb, codes, lengths, buf)
     return buf.tobytes(), nbits
 
 
@@ -344,9 +380,14 @@ def _decode_arith(data: np.ndarray, pos: int, bins: int, channels: int, S: int) 
     return out
 
 
-def _decode_huffman(data: np.ndarray, reader: _Reader, bins: int, channels: int, S: int) -> np.ndarray:
+def _decode_huffman(data: np.ndarray, reader: _Reader, bins: int, channels: int, S: int,
+                    version: int) -> np.ndarray:
     (hist_samples,) = reader.varints(1, "histogram size")
     sort = reader.byte("sort flag")
+    schedule = reader.byte("calibration schedule") if version >= SEQUENTIAL_VERSION else 0
+    if schedule >= len(CALIBRATIONS):
+        raise CorruptStreamError(
+            f"MUA payload names calibration schedule {schedule}; known: 0..{len(CALIBRATIONS) - 1}")
     n_enc = reader.byte("encoder count")
     if sort > 1 or n_enc == 0 or hist_samples == 0:
         raise CorruptStreamError(f"MUA payload header invalid (sort={sort}, encoders={n_enc}, "
@@ -368,7 +409,7 @@ def _decode_huffman(data: np.ndarray, reader: _Reader, bins: int, channels: int,
         raise TruncatedStreamError(
             f"MUA payload declares {bins} x {channels} counts, more than its {stream.size}-byte stream holds"
         )
-    calib = min(hist_samples, bins)
+    _, calib_end = calibration_windows(bins, channels, hist_samples, CALIBRATIONS[schedule])
     unrank = np.empty((channels, S), dtype=np.int64)
     np.put_along_axis(unrank, rank_table(S)[peak], np.arange(S)[None, :].repeat(channels, 0), axis=1)
     tables = [DecodeTable(e) for e in encoders]
@@ -386,7 +427,7 @@ def _decode_huffman(data: np.ndarray, reader: _Reader, bins: int, channels: int,
         if stream.size:
             raise CorruptStreamError(f"MUA stream of an empty array has {stream.size} bytes")
         return out
-    end = _kernels.huffman_decode(stream, 0, calib, raw_bits(S), S, enc_of, unrank, stack("first_code"),
+    end = _kernels.huffman_decode(stream, 0, calib_end, raw_bits(S), S, enc_of, unrank, stack("first_code"),
                                   stack("count"), stack("offset"), stack("symbols"), max_length, out)
     if end == -2:
         raise CorruptStreamError(f"MUA stream holds a calibration count >= S = {S}")
@@ -399,4 +440,5 @@ def _decode_huffman(data: np.ndarray, reader: _Reader, bins: int, channels: int,
     return out
 
 
-__all__ = ["MUACodec", "Calibration", "calibrate", "raw_bits", "saturate", "huffman_stream", "arith_stream"]
+__all__ = ["CALIBRATIONS", "MUACodec", "Calibration", "calibrate", "calibration_windows", "raw_bits", "saturate",
+           "huffman_stream", "arith_stream"]

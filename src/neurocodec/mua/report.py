@@ -261,6 +261,13 @@ def markdown_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def _plain_log_axis(axis, ticker) -> None:
+    """Log axis labelled 1, 2, 5, 10, 20, ... in plain numbers (no 4x10^1)."""
+    axis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(ticker.NullFormatter())
+
+
 def _figures(report: dict, out: Path, paper_rows: list[dict] | None) -> list[str]:
     from .._optional import require
 
@@ -269,23 +276,31 @@ def _figures(report: dict, out: Path, paper_rows: list[dict] | None) -> list[str
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import matplotlib.ticker
+    from matplotlib.lines import Line2D
 
     rows = report["rows"]
     written = []
     S_values = sorted({r["S"] for r in rows})
+    styles = ["-", "--", "-.", (0, (3, 1, 1, 1, 1, 1)), (0, (5, 2)), (0, (1, 1))]
     fig, ax = plt.subplots(figsize=(6, 4))
     colours = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(S_values)))
     for S, colour in zip(S_values, colours):
         sub = sorted((r for r in rows if r["S"] == S), key=lambda r: r["bin_ms"])
         bps = [r["bin_ms"] for r in sub]
-        ax.plot(bps, [r["br_full"] for r in sub], "o-", color=colour, label=f"S={S}")
-        ax.plot(bps, [r["br_just_binning"] for r in sub], "x:", color=colour)
+        # binning drawn first, wider and hollow, so it shows where it coincides with the full system
+        ax.plot(bps, [r["br_just_binning"] for r in sub], ls=":", lw=2.5, marker="s", mfc="none", ms=8,
+                color=colour, alpha=0.8)
+        ax.plot(bps, [r["br_full"] for r in sub], ls="-", marker="o", color=colour, label=f"S = {S}")
     ax.set(xlabel="binning period (ms)", ylabel="bits/s/channel", xscale="log", yscale="log")
-    ax.set_title("Bit rate vs BP (solid: full system, dotted: just binning)", fontsize=10)
+    ax.set_title("Bit rate vs binning period", fontsize=10)
     ax.set_xticks(sorted({r["bin_ms"] for r in rows}))
-    ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-    ax.legend(fontsize=7)
+    _plain_log_axis(ax.yaxis, matplotlib.ticker)
+    handles, _ = ax.get_legend_handles_labels()
+    handles += [Line2D([], [], color="grey", ls="-", marker="o", label="full system"),
+                Line2D([], [], color="grey", ls=":", lw=2.5, marker="s", mfc="none", ms=8, label="just binning")]
+    ax.legend(handles=handles, fontsize=7)
     fig.tight_layout()
     _save_figure(fig, out / "bitrate_vs_bp.png")
     plt.close(fig)
@@ -293,12 +308,17 @@ def _figures(report: dict, out: Path, paper_rows: list[dict] | None) -> list[str
 
     if any("bdp" in r for r in rows):
         fig, ax = plt.subplots(figsize=(6, 4))
-        for bp in sorted({r["bin_ms"] for r in rows}):
+        for i, bp in enumerate(sorted({r["bin_ms"] for r in rows})):
             sub = sorted((r for r in rows if r["bin_ms"] == bp and "bdp" in r), key=lambda r: r["S"])
-            line, = ax.plot([r["S"] for r in sub], [r["bdp"] for r in sub], "o-", label=f"BP {bp:g} ms")
+            line, = ax.plot([r["S"] for r in sub], [r["bdp"] for r in sub], ls=styles[i % len(styles)],
+                            marker="o", label=f"BP {bp:g} ms")
             ax.axhline(sub[0]["bdp_unsaturated"], color=line.get_color(), ls=":", lw=1)
-        ax.set(xlabel="S (symbols)", ylabel="BDP (Pearson r)", title="BDP vs S (dotted: unsaturated)")
-        ax.legend(fontsize=7)
+        ax.set(xlabel="S (symbols)", ylabel="BDP (Pearson r)", title="BDP vs S")
+        ax.set_xticks(S_values)
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        handles, _ = ax.get_legend_handles_labels()
+        handles.append(Line2D([], [], color="grey", ls=":", lw=1, label="unsaturated counts"))
+        ax.legend(handles=handles, fontsize=7)
         fig.tight_layout()
         _save_figure(fig, out / "bdp_vs_s_bp.png")
         plt.close(fig)
@@ -309,16 +329,20 @@ def _figures(report: dict, out: Path, paper_rows: list[dict] | None) -> list[str
                and not math.isnan(r["P_comm_full_uW"])]
         fig, ax = plt.subplots(figsize=(6, 4))
         sc = ax.scatter([r["res_full_system"] for r in pts], [r["P_processing_uW"] + r["P_comm_full_uW"] for r in pts],
-                        c=[r["BDP_train_mean_FlintSabes"] for r in pts], s=12, cmap="viridis")
+                        c=[r["BDP_train_mean_FlintSabes"] for r in pts], s=12, cmap="viridis",
+                        label="paper's design points (colour: its BDP)")
         fig.colorbar(sc, ax=ax, label="paper BDP (Flint/Sabes)")
         ours = [r for r in rows if "paper_resources_full_system" in r]
-        if ours:
-            ax.scatter([r["paper_resources_full_system"] for r in ours], [r["power_uw_full"] for r in ours],
-                       marker="*", s=120, c="red", label="this data (paper's resources)")
-            ax.legend(fontsize=7)
-        ax.set(xlabel="FPGA resources, full system (cells)", ylabel="power per channel (uW)", xscale="log",
-               yscale="log", title="Power vs resources")
-        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        markers = ["*", "P", "X", "D", "^", "v", "<", ">", "h", "p"]
+        for i, r in enumerate(ours):
+            ax.scatter([r["paper_resources_full_system"]], [r["power_uw_full"]], marker=markers[i % len(markers)],
+                       s=90, c="red", edgecolors="black", linewidths=0.5,
+                       label=f"this data, BP {r['bin_ms']:g} ms, S = {r['S']} (paper's resources)")
+        ax.legend(fontsize=6, markerscale=0.6, labelspacing=0.9, loc="center left")
+        ax.set(xlabel="FPGA resources, full system (cells)", ylabel="power per channel (µW), paper's model",
+               xscale="log", yscale="log", title="Power vs resources")
+        _plain_log_axis(ax.xaxis, matplotlib.ticker)
+        _plain_log_axis(ax.yaxis, matplotlib.ticker)
         fig.tight_layout()
         _save_figure(fig, out / "power_vs_resources.png")
         plt.close(fig)

@@ -346,15 +346,115 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
     return code_levels
 
 
+LPC_MAX_COEF = 1 << 16  # largest |coefficient| a payload may hold (lossless.MAX_COEF)
+#: A channel codes its difference to the previous one when that leaves < 80 % of the prediction
+#: error energy, judged at order CROSS_ORDER (a cheap proxy: three lags instead of a full fit).
+CROSS_GAIN = 0.8
+CROSS_ORDER = 2
+
+
+@nb.njit(cache=True, nogil=True)
+def _mean_level(series):
+    n_t = series.shape[0]
+    total = 0
+    for t in range(n_t):
+        total += series[t]
+    return np.int64(np.rint(total / n_t))
+
+
+@nb.njit(cache=True, nogil=True)
+def fit_lpc(series, order, near, out):
+    """Integer LPC of ``series``: ``(mean, shift, order, energy)``, the coefficients in ``out[:order]``.
+
+    The order may come out lower (0 for short or degenerate series).  ``near``: the coefficients
+    will run on reconstructions within +-near of the series, whose error (uniform over 2 near + 1
+    levels) adds its variance to the lag-0 term.  ``energy`` is the recursion's prediction error
+    at order ``min(order, CROSS_ORDER)``, what the cross-channel choice compares.  Encoder side only.
+    """
+    n_t = series.shape[0]
+    if n_t == 0:
+        return 0, 0, 0, 0.0
+    mu = _mean_level(series)
+    order = min(order, n_t // 4)
+    if order <= 0:
+        return mu, 0, 0, 0.0
+    r = autocorrelation(series, mu, order)
+    if r[0] <= 0:
+        return mu, 0, 0, 0.0
+    r[0] *= 1.0 + 1e-6  # white-noise floor keeps the recursion stable on degenerate input
+    r[0] += n_t * ((2 * near + 1) ** 2 - 1) / 12.0
+    a, errors = levinson_errors(r, order)
+    energy = errors[min(order, CROSS_ORDER) - 1]
+    peak = 0.0
+    for i in range(order):
+        if not np.isfinite(a[i]):
+            return mu, 0, 0, energy
+        peak = max(peak, abs(a[i]))
+    if peak >= LPC_MAX_COEF >> 4:
+        return mu, 0, 0, energy
+    shift = 14
+    while shift > 2 and peak * (1 << shift) >= LPC_MAX_COEF - 1:
+        shift -= 1
+    for i in range(order):
+        out[i] = np.int64(np.rint(a[i] * (1 << shift)))
+    return mu, shift, order, energy
+
+
+@nb.njit(cache=True, nogil=True)
+def _proxy_energy(series, order):
+    # the prediction error of fit_lpc at order min(order, CROSS_ORDER), from three lags only
+    n_t = series.shape[0]
+    order = min(order, n_t // 4, CROSS_ORDER)
+    if n_t == 0 or order <= 0:
+        return 0.0
+    r = autocorrelation(series, _mean_level(series), order)
+    if r[0] <= 0:
+        return 0.0
+    r[0] *= 1.0 + 1e-6
+    return levinson_errors(r, order)[1][order - 1]
+
+
+@nb.njit(cache=True, nogil=True)
+def analyse_channels(levels, order, near, cross_channel, top, lo, coefs, orders, shifts, means):
+    """Fit every channel's predictor, and pick the channels better coded as a difference to the previous.
+
+    Fills the per-channel tables the coder takes (``lo[c] = -top`` marks a difference channel) in
+    kernels alone, no Python per channel, so a 1024-channel array analyses at the speed of one long
+    channel; the difference is fitted in full only where its proxy energy wins.  The caller
+    subtracts the previous channel where ``lo < 0``.
+    """
+    n_ch, n_t = levels.shape
+    diff = np.empty(n_t, dtype=np.int64)
+    for c in range(n_ch):
+        mu, shift, n, energy = fit_lpc(levels[c], order, near, coefs[c])
+        if cross_channel and c > 0 and energy > 0:
+            for t in range(n_t):
+                diff[t] = levels[c, t] - levels[c - 1, t]
+            if _proxy_energy(diff, order) < CROSS_GAIN * energy:
+                coefs[c, :] = 0
+                mu, shift, n, _ = fit_lpc(diff, order, 0, coefs[c])
+                lo[c] = -top
+        means[c] = mu
+        shifts[c] = shift
+        orders[c] = n
+
+
 @nb.njit(cache=True, nogil=True)
 def levinson(r, order):
-    """Levinson-Durbin: the order-``order`` predictor of autocorrelation ``r`` (encoder side only).
+    """Levinson-Durbin: the order-``order`` predictor of autocorrelation ``r`` (encoder side only)."""
+    return levinson_errors(r, order)[0]
+
+
+@nb.njit(cache=True, nogil=True)
+def levinson_errors(r, order):
+    """Levinson-Durbin: the predictor of autocorrelation ``r`` and the prediction error after each order.
 
     Sequential float arithmetic in a kernel: no BLAS call per step (whose threads cost more than
     the sums on a busy machine) and the same rounding on every machine.
     """
     a = np.zeros(order)
     prev = np.zeros(order)
+    errors = np.zeros(order)
     err = r[0]
     for i in range(order):
         acc = r[i + 1]
@@ -367,29 +467,10 @@ def levinson(r, order):
         for j in range(i):
             a[j] = prev[j] - k * prev[i - 1 - j]
         err *= 1.0 - k * k
+        errors[i:] = err
         if err <= 0:
             break
-    return a
-
-
-@nb.njit(cache=True, nogil=True)
-def residual_energy(series, mean, coefs, shift):
-    """Sum of squared residuals of the integer predictor the coder runs on ``series`` (encoder side).
-
-    What the encoder compares to decide whether a channel codes its difference to the previous
-    one; the history before the first sample is the mean, as in the coder.  Squares add up in
-    float64 in sequential order, so the choice is the same on every machine and never overflows.
-    """
-    order = coefs.shape[0]
-    half = (1 << shift) >> 1
-    total = 0.0
-    for t in range(series.shape[0]):
-        acc = half
-        for i in range(min(order, t)):
-            acc += coefs[i] * (series[t - 1 - i] - mean)
-        e = float(series[t] - mean - (acc >> shift))
-        total += e * e
-    return total
+    return a, errors
 
 
 @nb.njit(cache=True)
@@ -422,7 +503,7 @@ def autocorrelation(series, mean, max_lag):
     return _lagged_sums(series, float(mean), max_lag, 0.0)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def map_through(samples, index, offset, out):
     """``out = index[samples + offset]``; False as soon as a sample maps to -1 (not in the table)."""
     flat = samples.ravel()
@@ -432,3 +513,43 @@ def map_through(samples, index, offset, out):
             return False
         out[i] = v
     return True
+
+
+TILE = 64  # the (time, channel) tiles a layout change walks, so both sides stay in L1
+
+
+@nb.njit(cache=True, nogil=True)
+def map_to_channels(samples, index, offset, out):
+    """``out[c, t] = index[samples[t, c] + offset]``: samples (T, C) to channel-major levels (C, T).
+
+    One pass that maps and transposes, tile by tile (a transposed copy of a 1024-channel array
+    took longer than mapping it).  False as soon as a sample maps to -1 (not in the table).
+    """
+    n_t, n_ch = samples.shape
+    for t0 in range(0, n_t, TILE):
+        t1 = min(t0 + TILE, n_t)
+        for c0 in range(0, n_ch, TILE):
+            for c in range(c0, min(c0 + TILE, n_ch)):
+                for t in range(t0, t1):
+                    v = index[np.int64(samples[t, c]) + offset]
+                    if v < 0:
+                        return False
+                    out[c, t] = v
+    return True
+
+
+@nb.njit(cache=True, nogil=True)
+def channels_to_samples(levels, values, offset, out):
+    """``out[t, c] = values[levels[c, t]]`` (or ``levels[c, t] + offset`` when ``values`` is empty).
+
+    The decoder's inverse of :func:`map_to_channels`, into ``out`` of either memory order; the
+    levels were checked against the mapping's range, so every index is in bounds.
+    """
+    n_ch, n_t = levels.shape
+    table = values.shape[0] > 0
+    for t0 in range(0, n_t, TILE):
+        t1 = min(t0 + TILE, n_t)
+        for c0 in range(0, n_ch, TILE):
+            for c in range(c0, min(c0 + TILE, n_ch)):
+                for t in range(t0, t1):
+                    out[t, c] = values[levels[c, t]] if table else levels[c, t] + offset

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..entropy import varint
 from ..errors import CorruptStreamError, TruncatedStreamError
-from ._kernels import map_through
+from ._kernels import channels_to_samples, map_through, map_to_channels
 
 LADDER, TABLE, OFFSET = 0, 1, 2
 
@@ -53,16 +53,20 @@ class Mapping:
             return samples.astype(np.int64) - self.offset
         return np.searchsorted(self.values, samples).astype(np.int64)
 
-    def to_samples(self, levels: np.ndarray, dtype, order: str = "C") -> np.ndarray:
-        # Straight into the sample dtype: an int64 temporary of a whole block, freshly mapped
-        # memory for every payload, cost the decoder a tenth of its time.  The decoder has
-        # checked every level against the mapping's range, so neither form can go out of range
-        # (which is also why ``take`` may skip its own bounds check).
-        out = np.empty(levels.shape, dtype=dtype, order=order)
+    def to_samples(self, levels: np.ndarray, dtype) -> np.ndarray:
+        """Samples of the levels' shape.  The levels must lie in the mapping's range (no check here)."""
+        out = np.empty(levels.shape, dtype=dtype)
         if self.kind == OFFSET:
             np.add(levels, self.offset, out=out, casting="unsafe")
         else:
             np.take(self.values.astype(dtype), levels, out=out, mode="clip")
+        return out
+
+    def samples_from_channels(self, levels: np.ndarray, dtype, order: str = "C") -> np.ndarray:
+        """Samples (T, C) in memory ``order`` from channel-major levels (C, T) the decoder checked."""
+        out = np.empty(levels.shape[::-1], dtype=dtype, order=order)
+        values = np.zeros(0, dtype=dtype) if self.kind == OFFSET else self.values.astype(dtype)
+        channels_to_samples(levels, values, self.offset, out)
         return out
 
     def header(self) -> bytes:
@@ -83,16 +87,25 @@ def unzigzag(u: int) -> int:
     return (u >> 1) if not u & 1 else -((u + 1) >> 1)
 
 
-def choose_mapping(samples: np.ndarray) -> tuple[Mapping, np.ndarray]:
-    """The cheapest mapping for ``samples`` (any shape, integer) and the samples' level indices."""
+def choose_mapping(samples: np.ndarray, channel_major: bool = False) -> tuple[Mapping, np.ndarray]:
+    """The cheapest mapping for ``samples`` (any shape, integer) and the samples' level indices (int64).
+
+    The levels have the samples' shape, or with ``channel_major`` (for a (T, C) input) come as
+    (C, T), the layout the coder takes, made in the same pass as the mapping.
+    """
+    shape = samples.shape[::-1] if channel_major else samples.shape
     if samples.size == 0:
-        return Mapping(OFFSET, None, 0, 1), np.zeros(samples.shape, dtype=np.int64)
+        return Mapping(OFFSET, None, 0, 1), np.zeros(shape, dtype=np.int64)
     lo, hi = int(samples.min()), int(samples.max())
     if lo == hi:
-        return Mapping(OFFSET, None, lo, 1), np.zeros(samples.shape, dtype=np.int64)
+        return Mapping(OFFSET, None, lo, 1), np.zeros(shape, dtype=np.int64)
     if lo >= LADDER_VALUES[0] and hi <= LADDER_VALUES[-1]:
-        levels = np.empty(samples.shape, dtype=np.int64)
-        if map_through(np.ascontiguousarray(samples), LADDER_INDEX, 32768, levels.reshape(-1)):
+        levels = np.empty(shape, dtype=np.int64)
+        if channel_major:
+            ok = map_to_channels(samples, LADDER_INDEX, 32768, levels)
+        else:
+            ok = map_through(np.ascontiguousarray(samples), LADDER_INDEX, 32768, levels.reshape(-1))
+        if ok:
             return Mapping(LADDER, LADDER_VALUES, 0, LADDER_VALUES.size), levels
     span = hi - lo + 1
     mapping = Mapping(OFFSET, None, lo, span)
@@ -102,7 +115,8 @@ def choose_mapping(samples: np.ndarray) -> tuple[Mapping, np.ndarray]:
         distinct = np.unique(samples).astype(np.int64)
         if 2 * distinct.size <= span:
             mapping = Mapping(TABLE, distinct, 0, distinct.size)
-    return mapping, mapping.to_levels(samples)
+    levels = mapping.to_levels(samples)
+    return mapping, np.ascontiguousarray(levels.T) if channel_major else levels
 
 
 def read_mapping(buf: np.ndarray, pos: int, min_value: int, max_value: int) -> tuple[Mapping, int]:

@@ -65,7 +65,7 @@ MAX_CHANNELS = 1 << 16
 MAX_SAMPLES = 1 << 28  # per payload; guards allocation against a forged header
 MAX_ROWS = 1 << 40  # T of a (T, 0) payload, which allocates nothing but a shape
 MAX_SHIFT = 20
-MAX_COEF = 1 << 16
+MAX_COEF = K.LPC_MAX_COEF
 
 #: Model parameter sets by id (see _kernels.P_*): magnitude-model rate (adapt shift when mixed,
 #: gradient step when not), APM rate, residual smoothing, mixed models or the fast ones, level-bias
@@ -108,26 +108,12 @@ def prior_for(set_id: int, near: int) -> np.ndarray:
 def lpc(series: np.ndarray, order: int, near: int = 0) -> tuple[int, int, np.ndarray]:
     """Integer LPC for ``series`` (int64): ``(mean, shift, coefficients)``; order may come out lower.
 
-    ``near``: the coefficients will run on reconstructions within +-near of the series, whose error
-    (uniform over 2 near + 1 levels) adds its variance to the diagonal of the normal equations.
+    ``near``: the coefficients will run on reconstructions within +-near of the series (see
+    ``_kernels.fit_lpc``).
     """
-    mu = int(np.round(series.mean())) if series.size else 0
-    order = min(order, series.size // 4)
-    if order <= 0:
-        return mu, 0, np.zeros(0, dtype=np.int64)
-    r = K.autocorrelation(series, mu, order)
-    if r[0] <= 0:
-        return mu, 0, np.zeros(0, dtype=np.int64)
-    r[0] *= 1.0 + 1e-6  # white-noise floor keeps the recursion stable on degenerate input
-    r[0] += series.size * ((2 * near + 1) ** 2 - 1) / 12.0
-    a = K.levinson(r, order)
-    peak = float(np.max(np.abs(a)))
-    if not np.isfinite(peak) or peak >= MAX_COEF >> 4:
-        return mu, 0, np.zeros(0, dtype=np.int64)
-    shift = 14
-    while shift > 2 and peak * (1 << shift) >= MAX_COEF - 1:
-        shift -= 1
-    return mu, shift, np.round(a * (1 << shift)).astype(np.int64)
+    out = np.zeros(max(order, 0), dtype=np.int64)
+    mu, shift, n, _ = K.fit_lpc(np.ascontiguousarray(series, dtype=np.int64), order, near, out)
+    return int(mu), int(shift), out[:n]
 
 
 def _check_shape(n_t: int, n_ch: int, two_d: bool) -> None:
@@ -229,7 +215,7 @@ class WaveformCodec(Codec):
 
     def _encode_levels(self, data: np.ndarray, flags: int, near: int, prior, fit) -> tuple[bytes, np.ndarray | None]:
         n_t, n_ch = data.shape
-        mapping, levels = choose_mapping(data)
+        mapping, levels = choose_mapping(data, channel_major=True)
         near = near if mapping.size > 1 else 0
         head = _head(flags | (FLAG_NEAR if near else 0), n_t, n_ch, near)
         head += mapping.header()
@@ -238,32 +224,23 @@ class WaveformCodec(Codec):
 
         set_id, order = PRESETS[self.preset]
         head.append(set_id)
-        levels = np.ascontiguousarray(levels.T)
-        series = levels  # copied on the first channel that switches to cross-channel coding
+        series = levels  # copied when some channel codes its difference to the previous one
         top = mapping.size - 1
         lo, hi, coefs, orders, shifts, means = _channel_tables(n_ch, top)
         # cross-channel differences of reconstructed levels would add two channels' errors
-        cross_channel = self.cross_channel and not near
+        K.analyse_channels(levels, order, near, self.cross_channel and not near, top, lo, coefs, orders, shifts,
+                           means)
+        cross = np.flatnonzero(lo < 0)
+        if cross.size:
+            series = levels.copy()
+            series[cross] -= levels[cross - 1]
         for c in range(n_ch):
-            predictor = lpc(levels[c], order, near)
-            if cross_channel and c > 0:
-                diff = levels[c] - levels[c - 1]
-                predictor_diff = lpc(diff, order)
-                if _residual_energy(diff, predictor_diff) < 0.8 * _residual_energy(levels[c], predictor):
-                    if series is levels:
-                        series = levels.copy()
-                    series[c] = diff
-                    lo[c], hi[c] = -top, top
-                    predictor = predictor_diff
-            means[c], shifts[c], q = predictor
-            orders[c] = q.size
-            coefs[c, : q.size] = q
-            cross = 0x80 if lo[c] < 0 else 0
-            head.append(q.size | cross)
+            n = int(orders[c])
+            head.append(n | (0x80 if lo[c] < 0 else 0))
             head += varint.encode([zigzag(int(means[c]))])
-            if q.size:
+            if n:
                 head.append(int(shifts[c]))
-                head += varint.encode([zigzag(int(v)) for v in q])
+                head += varint.encode([zigzag(int(v)) for v in coefs[c, :n]])
         params = np.array(PARAM_SETS[set_id], dtype=np.int64)
         mixed = bool(params[K.P_MIXED])
         kernel = K.coder(mixed, False, fit)
@@ -394,7 +371,7 @@ class WaveformCodec(Codec):
                 if series[c].min() < 0 or series[c].max() > top:
                     raise CorruptStreamError(f"channel {c}: reconstructed level outside the level range")
         # the chunk's memory order: zarr reads a decoded chunk as raw memory
-        samples = mapping.to_samples(series.T, dtype, order="F" if order == "F" else "C")
+        samples = mapping.samples_from_channels(series, dtype, order)
         return ndarray_copy(samples if two_d else samples[:, 0], out)
 
 
@@ -431,11 +408,6 @@ def _channel_tables(n_ch: int, top: int):
     return (np.zeros(n_ch, dtype=np.int64), np.full(n_ch, top, dtype=np.int64),
             np.zeros((n_ch, MAX_ORDER), dtype=np.int64), np.zeros(n_ch, dtype=np.int64),
             np.zeros(n_ch, dtype=np.int64), np.zeros(n_ch, dtype=np.int64))
-
-
-def _residual_energy(series: np.ndarray, fit) -> float:
-    mu, shift, q = fit
-    return K.residual_energy(series, mu, q, shift)
 
 
 def _read_u8(buf: np.ndarray, pos: int) -> tuple[int, int]:

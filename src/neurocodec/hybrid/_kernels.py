@@ -1,0 +1,146 @@
+"""Numba kernels of the hybrid codec: trough detection, the integer background, snippet windows.
+
+Everything the decoder must reproduce (the full-rate background, the window taper, the quantiser)
+is integer arithmetic on int64 level indices, so encoder and decoder agree bit for bit and the
+results are the same with ``NUMBA_DISABLE_JIT=1``.  Only the detector works on floats: it runs on
+the encoder alone, and its output (the trough times) is coded losslessly.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+#: Taper weights are in 1/256ths: the residual at the edge of a window fades to the background in
+#: ``taper`` steps so the seam does not put a step (a spike-band transient) into the reconstruction.
+TAPER_ONE = 256
+
+
+@nb.njit(cache=True)
+def detect_troughs(y, threshold, align, refractory):
+    """Sample indices of negative threshold crossings of ``y``, each moved to its trough.
+
+    A crossing is ``y[t] < -threshold`` after ``y[t-1] >= -threshold``; its trough is the minimum of
+    ``y`` over the ``align`` samples from the crossing; no trough follows another within
+    ``refractory`` samples.  Returns an int64 array, increasing.
+    """
+    n = y.shape[0]
+    out = np.empty(n // max(refractory, 1) + 1, dtype=np.int64)
+    count = 0
+    last = -(1 << 62)
+    t = 1
+    while t < n:
+        if y[t] < -threshold and y[t - 1] >= -threshold:
+            best = t
+            stop = min(n, t + align)
+            for u in range(t + 1, stop):
+                if y[u] < y[best]:
+                    best = u
+            if best - last > refractory:
+                out[count] = best
+                count += 1
+                last = best
+            t = max(stop, t + 1)
+        else:
+            t += 1
+    return out[:count]
+
+
+@nb.njit(cache=True)
+def interpolate(points, factor, n, top, out):
+    """Full-rate background from ``points`` (one every ``factor`` samples, in levels), linearly, rounded.
+
+    ``out[t] = round((p[j] * (factor - f) + p[j + 1] * f) / factor)`` with ``t = j * factor + f``, in
+    integers (round half up), clipped to ``[0, top]``; past the last point the last value holds.
+    """
+    m = points.shape[0]
+    half = factor // 2
+    for t in range(n):
+        j = t // factor
+        f = t - j * factor
+        a = points[min(j, m - 1)]
+        b = points[min(j + 1, m - 1)]
+        v = (a * (factor - f) + b * f + half) // factor
+        out[t] = min(max(v, 0), top)
+
+
+@nb.njit(cache=True)
+def window_mask(troughs, n, before, after, taper, weights):
+    """Per-sample taper weight (0..TAPER_ONE) of the snippet windows of one channel, into ``weights``.
+
+    Each trough ``s`` owns ``[s - before, s + after)`` at full weight; ``taper`` samples on either side
+    ramp linearly down to the background.  Overlapping windows take the larger weight.
+    """
+    for i in range(troughs.shape[0]):
+        s = troughs[i]
+        lo = s - before - taper
+        hi = s + after + taper
+        for t in range(max(lo, 0), min(hi, n)):
+            if t < s - before:
+                w = (TAPER_ONE * (t - lo + 1)) // (taper + 1)
+            elif t >= s + after:
+                w = (TAPER_ONE * (hi - t)) // (taper + 1)
+            else:
+                w = TAPER_ONE
+            if w > weights[t]:
+                weights[t] = w
+
+
+@nb.njit(cache=True)
+def quantise(residual, near):
+    """Uniform mid-tread quantiser of step ``2 * near + 1``: every ``|r - q * step| <= near``."""
+    step = 2 * near + 1
+    out = np.empty(residual.shape[0], dtype=np.int64)
+    for i in range(residual.shape[0]):
+        r = residual[i]
+        if r >= 0:
+            out[i] = (r + near) // step
+        else:
+            out[i] = -((near - r) // step)
+    return out
+
+
+@nb.njit(cache=True)
+def add_windows(levels, background, weights, values, near, taper_near, top):
+    """Decoder's reconstruction of one channel: background plus tapered dequantised residuals.
+
+    ``values`` holds the quantised residual of every sample with a non-zero weight, in time order:
+    step ``2 * near + 1`` at full weight, ``2 * taper_near + 1`` in the tapers.  Returns how many
+    values were used.
+    """
+    step = 2 * near + 1
+    taper_step = 2 * taper_near + 1
+    k = 0
+    for t in range(levels.shape[0]):
+        w = weights[t]
+        v = background[t]
+        if w > 0:
+            r = values[k] * (step if w == TAPER_ONE else taper_step)
+            k += 1
+            if w == TAPER_ONE:
+                v += r
+            else:
+                # round half away from zero, in integers
+                p = r * w
+                v += (p + TAPER_ONE // 2) // TAPER_ONE if p >= 0 else -((TAPER_ONE // 2 - p) // TAPER_ONE)
+        levels[t] = min(max(v, 0), top)
+    return k
+
+
+@nb.njit(cache=True)
+def place_events(levels, troughs, amplitudes, shape, centre, baseline, top):
+    """Events-only reconstruction of one channel: ``shape`` (in 1/256ths, trough at ``centre``) scaled by each
+    event's amplitude and added to a flat ``baseline``; overlapping events add."""
+    acc = np.zeros(levels.shape[0], dtype=np.int64)
+    n = levels.shape[0]
+    for i in range(troughs.shape[0]):
+        s = troughs[i]
+        a = amplitudes[i]
+        for j in range(shape.shape[0]):
+            t = s - centre + j
+            if 0 <= t < n:
+                acc[t] += a * shape[j]
+    for t in range(n):
+        p = acc[t]
+        d = (p + 128) // 256 if p >= 0 else -((128 - p) // 256)
+        levels[t] = min(max(baseline + d, 0), top)

@@ -1,0 +1,488 @@
+"""Hybrid lossy codec: lossless spike times, bounded-error snippets, a decimated bounded-error background.
+
+Payload layout (bare; integers are LEB128 varints unless a width is given; FORMAT.md 3.4 is
+normative)::
+
+    u8      format version (1)
+    u8      flags: bit 0 two-dimensional (T, C), bit 1 events only, bit 2 int32 samples
+    varint  T, [C]
+    mapping (waveform/levels.py): values <-> level indices; everything below works in levels
+    -- stops here when T == 0, C == 0 or the mapping has one level --
+    varint  before, after, taper    snippet window around each trough, in samples
+    varint  n, then n bytes         the troughs: a spikes_isi payload of the (T, C) raster
+    hybrid:
+      varint  snippet_near          every sample inside a window within +-snippet_near levels
+      varint  factor                background points: one every `factor` samples
+      varint  background_near       every background point within +-background_near (+1/2) levels
+                                    of the encoder's low-passed signal
+      varint  n, then n bytes       waveform payload of the quantised points, shape (m, C)
+      ...     waveform payload of the quantised snippet residuals (1-D), to the end
+    events only:
+      varint  amplitude_step
+      C x varint baseline level
+      ...     integer section (spikes/base.py): zigzag quantised trough amplitude per event
+
+The decoder rebuilds the background by integer linear interpolation of the points, adds the
+dequantised residuals inside the windows (tapered to the background at the window edges) and
+maps levels back to samples.  The encoder computes the residuals against that same integer
+background, so a window's samples keep their bound whatever the background quantiser did.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numcodecs.abc import Codec
+from numcodecs.compat import ensure_contiguous_ndarray, ndarray_copy
+
+from ..entropy import varint
+from ..errors import CorruptStreamError, InvalidConfigError, TruncatedStreamError, UnsupportedVersionError
+from ..registry import register_codec
+from ..spikes.base import PayloadReader, decode_uints, encode_uints
+from ..spikes.isi import IsiCodec
+from ..waveform import WaveformCodec
+from ..waveform.levels import choose_mapping, read_mapping
+from . import _kernels as K
+from . import detect as D
+
+FORMAT_VERSION = 1
+FLAG_2D, FLAG_EVENTS, FLAG_INT32 = 1, 2, 4
+MAX_SAMPLES = 1 << 28  # per payload, as the waveform codec: guards allocation against a forged header
+MAX_CHANNELS = 1 << 16
+MAX_WINDOW = 1 << 12
+MAX_FACTOR = 1 << 12
+MAX_NEAR = 1 << 10
+DEFAULT_RATE = 19531
+
+#: The events-only reconstruction's spike shape, trough at index SHAPE_CENTRE, scaled so that its
+#: 300-6000 Hz band-passed trough at 19531 Hz is ~256 (the detector measures amplitudes there):
+#: computed once as round(276 * (exp(-(j / 2.2)**2) - 0.3 * exp(-((j - 7) / 4)**2))) for j = -8 .. 19
+#: (a trough, then the slower repolarisation lobe of an extracellular spike); the decoder scales it
+#: by amplitude / 256.
+SHAPE = np.array([0, 0, 0, 2, 10, 43, 120, 223, 272, 216, 103, 13, -37, -63, -78, -83, -78, -64, -47, -30,
+                  -17, -9, -4, -2, -1, 0, 0, 0], dtype=np.int64)
+SHAPE_CENTRE = 8
+
+#: Rate control's choices: background (factor, near) pairs and snippet bounds.  Rate control
+#: measures each background's cost and the spike-band error it leaves inside the windows (with
+#: exact snippets), models each snippet bound's error as uniform quantisation noise, and takes the
+#: pair of least modelled spike-band error whose payload meets the target.
+BACKGROUNDS = ((8, 0), (16, 0), (16, 1), (24, 1), (32, 1), (48, 2), (64, 2), (96, 3), (128, 4), (256, 8), (512, 16))
+SNIPPET_NEARS = (0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 16)
+#: Share of white quantisation noise inside 300-6000 Hz at 19531 Hz: (6000 - 300) / (19531 / 2).
+_BAND_SHARE = 0.58
+
+
+def _int_param(name: str, value, lo: int, hi: int) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
+        raise InvalidConfigError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
+    return int(value)
+
+
+def _pos_float(name: str, value, allow_none: bool = False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not value > 0:
+        raise InvalidConfigError(f"{name} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def _section(reader: PayloadReader, field: str) -> bytes:
+    n = reader.uvarint(field + " length")
+    if n > reader.remaining:
+        raise TruncatedStreamError(f"{reader.what}: {field} declares {n} bytes, {reader.remaining} remain")
+    out = reader.data[reader.pos:reader.pos + n]
+    reader.pos += n
+    return out
+
+
+@register_codec
+class HybridCodec(Codec):
+    """Lossy spike-preserving codec for (T,) or (T, C) int16/int32 waveforms; see the module docstring.
+
+    Parameters
+    ----------
+    sample_rate : int
+        Hz; sets the detector's 300-6000 Hz band and the background's low-pass.
+    threshold : float
+        Detection threshold in MAD noise sigmas (negative crossings), 4.5 by default.
+    snippet_before, snippet_after, taper : int
+        Samples kept around each trough (before it, from it on) and the fade to the background.
+    refractory : int
+        Samples after a trough in which no other trough is detected on that channel.
+    snippet_near : int
+        Error bound in levels of every sample inside a snippet window (0: exact).
+    background_factor, background_near : int
+        One background point every ``background_factor`` samples, each within
+        ``background_near`` levels (+1/2 for rounding) of the low-passed signal.
+    target_ratio, target_bits_per_sample : float, optional
+        Rate control: pick snippet_near and the background setting from :data:`SNIPPET_NEARS` and
+        :data:`BACKGROUNDS` (least modelled spike-band error first) so each payload reaches this
+        ratio (16-bit samples / payload bytes) or size.  Overrides the three quantiser parameters.
+    events_only : bool
+        Keep only trough times, channels and quantised trough amplitudes (``amplitude_step``
+        levels); the decoder draws a fixed spike shape at each event on a flat baseline.
+    taper_near : int
+        Error bound of the residuals in the tapers before weighting (at least ``snippet_near``):
+        the tapers only smooth the seam, so they need not be as exact as the snippet.
+    preset : str
+        Waveform-codec preset for the background and the residuals.
+
+    Examples
+    --------
+    >>> import numpy as np, neurocodec
+    >>> from neurocodec.synthetic import recording
+    >>> x = recording(20000, seed=1)
+    >>> y = neurocodec.decompress(neurocodec.compress(x, codec="hybrid", target_ratio=24))
+    >>> y.shape == x.shape and y.dtype == x.dtype
+    True
+    """
+
+    codec_id = "neurocodec.hybrid"
+
+    def __init__(self, sample_rate: int = DEFAULT_RATE, threshold: float = 4.5, snippet_before: int = 20,
+                 snippet_after: int = 30, taper: int = 16, refractory: int = 20, snippet_near: int = 0,
+                 background_factor: int = 32, background_near: int = 1, target_ratio: float | None = None,
+                 target_bits_per_sample: float | None = None, events_only: bool = False,
+                 amplitude_step: int = 2, taper_near: int = 2, preset: str = "max"):
+        self.sample_rate = _int_param("sample_rate", sample_rate, 1000, 1 << 24)
+        self.threshold = _pos_float("threshold", threshold)
+        self.snippet_before = _int_param("snippet_before", snippet_before, 0, MAX_WINDOW)
+        self.snippet_after = _int_param("snippet_after", snippet_after, 1, MAX_WINDOW)
+        self.taper = _int_param("taper", taper, 0, MAX_WINDOW)
+        self.refractory = _int_param("refractory", refractory, 1, MAX_WINDOW)
+        self.snippet_near = _int_param("snippet_near", snippet_near, 0, MAX_NEAR)
+        self.background_factor = _int_param("background_factor", background_factor, 1, MAX_FACTOR)
+        self.background_near = _int_param("background_near", background_near, 0, MAX_NEAR)
+        self.target_ratio = _pos_float("target_ratio", target_ratio, allow_none=True)
+        self.target_bits_per_sample = _pos_float("target_bits_per_sample", target_bits_per_sample, allow_none=True)
+        if self.target_ratio is not None and self.target_bits_per_sample is not None:
+            raise InvalidConfigError("give target_ratio or target_bits_per_sample, not both")
+        if not isinstance(events_only, (bool, np.bool_)):
+            raise InvalidConfigError(f"events_only must be a bool, got {events_only!r}")
+        self.events_only = bool(events_only)
+        self.amplitude_step = _int_param("amplitude_step", amplitude_step, 1, MAX_NEAR)
+        self.taper_near = _int_param("taper_near", taper_near, 0, MAX_NEAR)
+        if preset not in ("max", "fast"):
+            raise InvalidConfigError(f"preset must be 'max' or 'fast', got {preset!r}")
+        self.preset = preset
+
+    def get_config(self):
+        return {
+            "id": self.codec_id, "sample_rate": self.sample_rate, "threshold": self.threshold,
+            "snippet_before": self.snippet_before, "snippet_after": self.snippet_after, "taper": self.taper,
+            "refractory": self.refractory, "snippet_near": self.snippet_near,
+            "background_factor": self.background_factor, "background_near": self.background_near,
+            "target_ratio": self.target_ratio, "target_bits_per_sample": self.target_bits_per_sample,
+            "events_only": self.events_only, "amplitude_step": self.amplitude_step, "taper_near": self.taper_near,
+            "preset": self.preset,
+        }
+
+    @property
+    def lossy(self) -> dict:
+        """What the decoder guarantees (``inspect`` shows it); every hybrid payload is lossy.
+
+        Under rate control each block's bounds are chosen per block and stated in its payload
+        (:func:`neurocodec.hybrid.describe`).
+        """
+        if self.events_only:
+            return {"mode": "events_only", "description": "events only: trough times and channels exact, "
+                    f"trough amplitudes quantised in steps of {self.amplitude_step} levels, no waveform kept"}
+        if self.target_ratio is not None or self.target_bits_per_sample is not None:
+            target = (f"ratio {self.target_ratio:g}" if self.target_ratio is not None
+                      else f"{self.target_bits_per_sample:g} bits/sample")
+            return {"mode": "hybrid", "description": f"spike snippets and background with bounds chosen per block "
+                    f"for {target} (see neurocodec.hybrid.describe); elsewhere only the background"}
+        return {"mode": "hybrid", "snippet_max_abs_error": self.snippet_near,
+                "description": f"samples within {self.snippet_before} before to {self.snippet_after} after each "
+                f"detected trough within +-{self.snippet_near} levels; background every {self.background_factor} "
+                f"samples within +-{self.background_near} levels of the low-passed input; elsewhere only the "
+                "background"}
+
+    # -- encoding --------------------------------------------------------------------------
+
+    def _inner(self) -> WaveformCodec:
+        return WaveformCodec(preset=self.preset)
+
+    def encode(self, buf) -> bytes:
+        arr = np.asarray(buf)
+        if arr.dtype.kind == "i" and not arr.dtype.isnative:
+            arr = arr.astype(arr.dtype.newbyteorder("="))
+        if arr.dtype not in (np.dtype(np.int16), np.dtype(np.int32)):
+            raise InvalidConfigError(f"hybrid codec takes int16 or int32 samples, got {arr.dtype}")
+        if arr.ndim not in (1, 2):
+            raise InvalidConfigError(f"hybrid codec takes shape (T,) or (T, C), got {arr.shape}")
+        if arr.size > MAX_SAMPLES or (arr.ndim == 2 and arr.shape[1] > MAX_CHANNELS):
+            raise InvalidConfigError(f"array of shape {arr.shape} exceeds the codec's limits")
+        two_d = arr.ndim == 2
+        data = arr if two_d else arr[:, None]
+        n_t, n_ch = data.shape
+        flags = (FLAG_2D if two_d else 0) | (FLAG_EVENTS if self.events_only else 0)
+        flags |= FLAG_INT32 if arr.dtype == np.int32 else 0
+        head = bytearray([FORMAT_VERSION, flags])
+        head += varint.encode([n_t, n_ch] if two_d else [n_t])
+        mapping, levels = choose_mapping(data)
+        head += mapping.header()
+        if n_t == 0 or n_ch == 0 or mapping.size == 1:
+            return bytes(head)
+        top = mapping.size - 1
+        levels = np.ascontiguousarray(levels, dtype=np.int64)
+
+        filtered = D.bandpass(levels, self.sample_rate)
+        troughs = D.detect(levels, self.sample_rate, self.threshold, filtered=filtered,
+                           refractory_ms=self.refractory * 1e3 / self.sample_rate)
+        raster = np.zeros((n_t, n_ch), dtype=bool)
+        for c, tr in enumerate(troughs):
+            raster[tr, c] = True
+        head += varint.encode([self.snippet_before, self.snippet_after, self.taper])
+        spikes = IsiCodec().encode(raster)
+        head += varint.encode([len(spikes)]) + spikes
+
+        if self.events_only:
+            return bytes(head) + self._encode_events(levels, filtered, troughs)
+
+        target = None
+        if self.target_ratio is not None:
+            target = 2 * n_t * n_ch / self.target_ratio
+        elif self.target_bits_per_sample is not None:
+            target = self.target_bits_per_sample * n_t * n_ch / 8
+        weights = self._weights(troughs, n_t)
+        if target is None:
+            bg = self._background(levels, top, self.background_factor, self.background_near)
+            return bytes(head) + self._body(bg, self._residuals(levels, bg, weights, self.snippet_near),
+                                            self.snippet_near)
+        return bytes(head) + self._rate_control(levels, filtered, top, weights, target - len(head))
+
+    def _rate_control(self, levels, filtered, top, weights, budget) -> bytes:
+        core = np.stack([w == K.TAPER_ONE for w in weights], axis=1)
+        n_core = int(np.count_nonzero(core))
+        n_taper = sum(int(np.count_nonzero(w)) for w in weights) - n_core
+        backgrounds = []
+        for factor, near in BACKGROUNDS:
+            bg = self._background(levels, top, factor, near)
+            recon = np.empty_like(levels)
+            column = np.empty(levels.shape[0], dtype=np.int64)
+            exact = self._residual_values(levels, bg, weights, 0, 0)
+            k = 0
+            for c in range(levels.shape[1]):
+                k += K.add_windows(column, bg[2][c], weights[c], exact[k:], 0, 0, top)
+                recon[:, c] = column
+            err = D.bandpass(recon, self.sample_rate) - filtered if n_core else np.zeros(0)
+            backgrounds.append((bg, float(np.sum(np.square(err[core]))) if n_core else 0.0))
+        finest = backgrounds[0][0]
+        snippets = {k: len(self._residuals(levels, finest, weights, k)) for k in SNIPPET_NEARS}
+        candidates = []
+        for bg, dist in backgrounds:
+            for k in SNIPPET_NEARS:
+                kt = self._taper_near(k)
+                noise = _BAND_SHARE * (n_core * ((2 * k + 1) ** 2 - 1) + n_taper * ((2 * kt + 1) ** 2 - 1) / 4) / 12
+                size = len(bg[0]) + snippets[k] + 8
+                candidates.append((dist + noise, size, bg, k))
+        fitting = sorted((c for c in candidates if c[1] <= budget), key=lambda c: (c[0], c[1]))
+        for _, _, bg, k in fitting:
+            body = self._body(bg, self._residuals(levels, bg, weights, k), k)
+            if len(body) <= budget:
+                return body
+        _, _, bg, k = min(candidates, key=lambda c: (c[1], c[0]))
+        return self._body(bg, self._residuals(levels, bg, weights, k), k)
+
+    def _weights(self, troughs, n_t: int) -> list[np.ndarray]:
+        return self._weights_for(troughs, n_t, self.snippet_before, self.snippet_after, self.taper)
+
+    def _background(self, levels, top, factor, near):
+        """``(payload, (factor, near), full-rate background per channel)`` of one background setting."""
+        n_t, n_ch = levels.shape
+        lowpassed = D.lowpass(levels, self.sample_rate, 0.4 * self.sample_rate / factor)
+        m = (n_t + factor - 1) // factor + 1
+        at = np.minimum(np.arange(m) * factor, n_t - 1)
+        step = 2 * near + 1
+        points_q = np.clip(np.floor(lowpassed[at] / step + 0.5), 0, top // step + 1).astype(np.int64)
+        payload = bytes(self._inner().encode(points_q.astype(np.int16 if top < 32767 else np.int32)))
+        full = []
+        for c in range(n_ch):
+            b = np.empty(n_t, dtype=np.int64)
+            K.interpolate(np.ascontiguousarray(points_q[:, c] * step), factor, n_t, top, b)
+            full.append(b)
+        return payload, (factor, near), full
+
+    @staticmethod
+    def _residual_values(levels, bg, weights, near, taper_near) -> np.ndarray:
+        parts = []
+        for c, w in enumerate(weights):
+            inside = w > 0
+            r = levels[inside, c] - bg[2][c][inside]
+            core = w[inside] == K.TAPER_ONE
+            q = np.empty(r.size, dtype=np.int64)
+            q[core] = K.quantise(np.ascontiguousarray(r[core]), near)
+            q[~core] = K.quantise(np.ascontiguousarray(r[~core]), taper_near)
+            parts.append(q)
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+    def _taper_near(self, near: int) -> int:
+        return max(near, self.taper_near)
+
+    def _residuals(self, levels, bg, weights, near) -> bytes:
+        q = self._residual_values(levels, bg, weights, near, self._taper_near(near))
+        qdtype = np.int16 if q.size == 0 or (q.min() >= -32768 and q.max() <= 32767) else np.int32
+        return bytes(self._inner().encode(q.astype(qdtype)))
+
+    def _body(self, bg, residuals: bytes, snippet_near: int) -> bytes:
+        (factor, near) = bg[1]
+        return (bytes(varint.encode([snippet_near, self._taper_near(snippet_near), factor, near, len(bg[0])]))
+                + bg[0] + residuals)
+
+    def _encode_events(self, levels, filtered, troughs) -> bytes:
+        n_ch = levels.shape[1]
+        baselines = np.round(np.median(levels, axis=0)).astype(np.int64) if levels.shape[0] else np.zeros(n_ch)
+        amps = [np.floor(filtered[tr, c] / self.amplitude_step + 0.5).astype(np.int64)
+                for c, tr in enumerate(troughs)]
+        amps = np.concatenate(amps) if amps else np.zeros(0, dtype=np.int64)
+        zz = np.where(amps >= 0, amps << 1, ((-amps) << 1) - 1)
+        return (bytes(varint.encode([self.amplitude_step] + [int(b) for b in baselines]))
+                + encode_uints(zz))
+
+    # -- decoding --------------------------------------------------------------------------
+
+    def decode(self, buf, out=None):
+        arr, _ = self._decode(buf)
+        if out is not None:
+            out = ensure_contiguous_ndarray(out)
+            return ndarray_copy(arr, out)
+        return arr
+
+    def _decode(self, buf):
+        """The reconstruction and the decoded events ``(troughs per channel, amplitudes per channel)``.
+
+        Amplitudes are in levels: the quantised band-passed trough for events-only payloads, the decoded
+        trough minus the decoded background there for hybrid ones (None for constant or empty blocks).
+        """
+        reader, f = _front(buf)
+        n_t, n_ch, two_d, dtype, mapping = f["T"], f["C"], f["two_d"], f["dtype"], f["mapping"]
+        troughs = f["troughs"]
+        if troughs is None:
+            shape = (n_t, n_ch) if two_d else (n_t,)
+            return mapping.to_samples(np.zeros(shape, dtype=np.int64), dtype), (f["empty"], None)
+        top = mapping.size - 1
+        before, after, taper = f["before"], f["after"], f["taper"]
+        flags = f["flags"]
+        levels = np.empty((n_t, n_ch), dtype=np.int64)
+        column = np.empty(n_t, dtype=np.int64)
+        if flags & FLAG_EVENTS:
+            step = reader.bounded("amplitude step", MAX_NEAR)
+            if step < 1:
+                raise CorruptStreamError("hybrid payload: amplitude step must be >= 1")
+            baselines = [reader.bounded("baseline", top) for _ in range(n_ch)]
+            n_events = sum(len(t) for t in troughs)
+            zz = decode_uints(reader, n_events)
+            if len(zz) != n_events:
+                raise CorruptStreamError(f"hybrid payload: {len(zz)} amplitudes for {n_events} events")
+            if (zz >= 1 << 40).any():
+                raise CorruptStreamError("hybrid payload: an amplitude is out of range")
+            amps = np.where(zz & 1, -((zz + 1) >> 1), zz >> 1) * step
+            split = np.cumsum([len(t) for t in troughs])[:-1]
+            amplitudes = np.split(amps, split)
+            for c in range(n_ch):
+                K.place_events(column, troughs[c], amplitudes[c], SHAPE, SHAPE_CENTRE, baselines[c], top)
+                levels[:, c] = column
+            return mapping.to_samples(levels if two_d else levels[:, 0], dtype), (troughs, amplitudes)
+
+        snippet_near = reader.bounded("snippet near", MAX_NEAR)
+        taper_near = reader.bounded("taper near", MAX_NEAR)
+        factor = reader.bounded("background factor", MAX_FACTOR)
+        background_near = reader.bounded("background near", MAX_NEAR)
+        if factor < 1:
+            raise CorruptStreamError("hybrid payload: background factor must be >= 1")
+        m = (n_t + factor - 1) // factor + 1
+        points = np.asarray(self._inner().decode(_section(reader, "background section")))
+        if points.shape != (m, n_ch):
+            raise CorruptStreamError(f"hybrid payload: background is {points.shape}, expected {(m, n_ch)}")
+        values = np.asarray(self._inner().decode(reader.data[reader.pos:]))
+        weights = self._weights_for(troughs, n_t, before, after, taper)
+        needed = sum(int(np.count_nonzero(w)) for w in weights)
+        if values.ndim != 1 or values.shape[0] != needed:
+            raise CorruptStreamError(
+                f"hybrid payload: {values.shape} residuals, the windows need {needed}")
+        values = values.astype(np.int64)
+        step = 2 * background_near + 1
+        background = np.empty(n_t, dtype=np.int64)
+        k = 0
+        depths = []
+        for c in range(n_ch):
+            K.interpolate(np.ascontiguousarray(points[:, c].astype(np.int64) * step), factor, n_t, top, background)
+            used = K.add_windows(column, background, weights[c], values[k:], snippet_near, taper_near, top)
+            k += used
+            levels[:, c] = column
+            depths.append(column[troughs[c]] - background[troughs[c]])
+        return mapping.to_samples(levels if two_d else levels[:, 0], dtype), (troughs, depths)
+
+    def describe(self, payload) -> dict:
+        """Mode, shape, event count and stated bounds of one bare payload: see :func:`describe_payload`."""
+        return describe_payload(payload)
+
+    @staticmethod
+    def _weights_for(troughs, n_t, before, after, taper):
+        out = []
+        for tr in troughs:
+            w = np.zeros(n_t, dtype=np.int64)
+            K.window_mask(tr, n_t, before, after, taper, w)
+            out.append(w)
+        return out
+
+
+def _front(buf):
+    """Parse a payload up to the end of its trough section: ``(reader, fields)``."""
+    data = bytes(ensure_contiguous_ndarray(buf).view(np.uint8))
+    reader = PayloadReader(data, "hybrid payload")
+    version = reader.u8("format version")
+    if version != FORMAT_VERSION:
+        raise UnsupportedVersionError(
+            f"hybrid payload format version {version}; this build reads version {FORMAT_VERSION}")
+    flags = reader.u8("flags")
+    if flags & ~(FLAG_2D | FLAG_EVENTS | FLAG_INT32):
+        raise CorruptStreamError(f"hybrid payload: unknown flag bits {flags:#04x}")
+    two_d = bool(flags & FLAG_2D)
+    dtype = np.dtype(np.int32 if flags & FLAG_INT32 else np.int16)
+    n_t = reader.bounded("T", MAX_SAMPLES)
+    n_ch = reader.bounded("C", MAX_CHANNELS) if two_d else 1
+    if n_t * n_ch > MAX_SAMPLES:
+        raise CorruptStreamError(f"hybrid payload: {n_t} x {n_ch} samples exceed the {MAX_SAMPLES} cap")
+    info = np.iinfo(dtype)
+    mapping, pos = read_mapping(reader.buf, reader.pos, int(info.min), int(info.max))
+    reader.pos = pos
+    fields = {"flags": flags, "T": n_t, "C": n_ch, "two_d": two_d, "dtype": dtype, "mapping": mapping}
+    empty = [np.zeros(0, dtype=np.int64) for _ in range(n_ch)]
+    if n_t == 0 or n_ch == 0 or mapping.size == 1:
+        reader.finish()
+        return reader, dict(fields, troughs=None, empty=empty)
+    before = reader.bounded("snippet before", MAX_WINDOW)
+    after = reader.bounded("snippet after", MAX_WINDOW)
+    taper = reader.bounded("taper", MAX_WINDOW)
+    if after < 1:
+        raise CorruptStreamError("hybrid payload: snippet after must be >= 1")
+    raster = IsiCodec().decode(_section(reader, "trough section"))
+    if raster.shape != (n_t, n_ch):
+        raise CorruptStreamError(f"hybrid payload: trough raster is {raster.shape}, expected {(n_t, n_ch)}")
+    troughs = [np.flatnonzero(raster[:, c]).astype(np.int64) for c in range(n_ch)]
+    return reader, dict(fields, before=before, after=after, taper=taper, troughs=troughs)
+
+
+def describe_payload(buf) -> dict:
+    """Mode, shape, event count and the stated error bounds of one bare payload (no waveform decoding)."""
+    reader, f = _front(buf)
+    out = {"lossy": True, "shape": [f["T"], f["C"]] if f["two_d"] else [f["T"]],
+           "mode": "events_only" if f["flags"] & FLAG_EVENTS else "hybrid"}
+    if f["troughs"] is None:
+        return out | {"events": 0, "note": "constant or empty block: decodes exactly"}
+    out |= {"events": int(sum(len(t) for t in f["troughs"])),
+            "snippet_samples": [f["before"], f["after"], f["taper"]]}
+    if f["flags"] & FLAG_EVENTS:
+        out["amplitude_step"] = reader.uvarint("amplitude step")
+        out["bounds"] = "events only: trough times exact, amplitudes quantised, no waveform kept"
+        return out
+    near, tnear, factor, bnear = (reader.uvarint(n) for n in ("snippet near", "taper near", "background factor",
+                                                              "background near"))
+    out |= {"snippet_near": near, "taper_near": tnear, "background_factor": factor, "background_near": bnear,
+            "bounds": f"samples inside snippet windows within +-{near} levels; background points every "
+                      f"{factor} samples within +-{bnear} levels (+1/2) of the low-passed original; taper residuals "
+                      f"within +-{tnear} levels before weighting; "
+                      f"outside windows only the background is kept"}
+    return out

@@ -1,0 +1,230 @@
+"""The hybrid lossy codec: shapes, stated bounds, rate control, events, framings and hostile input."""
+
+import json
+
+import numcodecs
+import numpy as np
+import pytest
+from helpers import assert_bitflips_safe, assert_truncation_raises, int16_fixtures, shared_data
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import neurocodec
+from neurocodec import container, fidelity
+from neurocodec.errors import CorruptStreamError, InvalidConfigError, NeurocodecError, UnsupportedVersionError
+from neurocodec.hybrid import HybridCodec, describe, events
+from neurocodec.hybrid import _kernels as K
+from neurocodec.hybrid.codec import describe_payload
+from neurocodec.synthetic import recording
+from neurocodec.waveform.levels import choose_mapping
+
+RATE = 19531
+
+
+def _core_error(x, y, troughs, before, after):
+    """Largest error in levels over the full-weight part of every snippet window."""
+    two_x = x if x.ndim == 2 else x[:, None]
+    two_y = y if y.ndim == 2 else y[:, None]
+    mapping, lx = choose_mapping(two_x)
+    ly = mapping.to_levels(two_y)
+    worst = 0
+    for c, tr in enumerate(troughs):
+        for s in tr:
+            lo, hi = max(0, s - before), min(two_x.shape[0], s + after)
+            if hi > lo:
+                worst = max(worst, int(np.abs(lx[lo:hi, c] - ly[lo:hi, c]).max()))
+    return worst
+
+
+def _troughs(payload):
+    _, (troughs, _) = HybridCodec()._decode(payload)
+    return troughs
+
+
+@pytest.mark.parametrize("name,x", list(int16_fixtures().items()))
+def test_every_fixture_decodes_to_its_shape_and_dtype(name, x):
+    for codec in (HybridCodec(), HybridCodec(snippet_near=2), HybridCodec(events_only=True)):
+        payload = codec.encode(x)
+        y = codec.decode(payload)
+        assert y.shape == x.shape and y.dtype == x.dtype, name
+        if x.size and (x == x.flat[0]).all():
+            np.testing.assert_array_equal(y, x)  # one level: nothing to lose
+
+
+@pytest.mark.parametrize("near", [0, 1, 3, 7])
+def test_snippets_keep_their_bound(near):
+    x = recording(30000, channels=3, seed=5)
+    codec = HybridCodec(snippet_near=near)
+    payload = codec.encode(x)
+    troughs = _troughs(payload)
+    assert sum(len(t) for t in troughs) > 10, "the fixture must hold spikes"
+    assert _core_error(x, codec.decode(payload), troughs, codec.snippet_before, codec.snippet_after) <= near
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 6), st.integers(1, 64), st.integers(0, 4), st.integers(0, 2**31 - 1))
+def test_bound_holds_for_any_setting(near, factor, bnear, seed):
+    rng = np.random.default_rng(seed)
+    x = (rng.normal(0, 40, 3000).cumsum() % 2000 + rng.normal(0, 30, 3000)).astype(np.int16)
+    x[rng.integers(0, 3000, 12)] -= 900
+    codec = HybridCodec(snippet_near=near, background_factor=factor, background_near=bnear)
+    payload = codec.encode(x)
+    y = codec.decode(payload)
+    assert y.shape == x.shape
+    assert _core_error(x, y, _troughs(payload), codec.snippet_before, codec.snippet_after) <= near
+
+
+def test_troughs_are_the_detectors_and_lossless():
+    x = recording(40000, channels=2, seed=6)
+    data = neurocodec.compress(x, codec="hybrid", snippet_near=3)
+    ev = events(data)
+    from neurocodec.hybrid import detect
+
+    mapping, levels = choose_mapping(x)
+    found = detect.detect(levels, RATE, 4.5)
+    expected = sorted((int(s), c) for c, tr in enumerate(found) for s in tr)
+    assert list(zip(ev.sample.tolist(), ev.channel.tolist())) == expected
+    assert len(ev) == len(expected) > 0
+    assert (ev.amplitude < 0).mean() > 0.9  # troughs lie below the background
+
+
+def test_events_only_is_small_and_gives_events():
+    x = recording(60000, channels=4, seed=7)
+    data = neurocodec.compress(x, codec="hybrid", events_only=True)
+    assert x.nbytes / len(data) > 100
+    ev = events(data)
+    assert len(ev) > 0 and (ev.amplitude < 0).all()  # troughs are negative
+    y = neurocodec.decompress(data)
+    assert y.shape == x.shape
+    # the drawn spikes are found again where the events are
+    f = fidelity.compare(x, y, RATE)
+    assert f["recall"] > 0.8, f
+
+
+@pytest.mark.parametrize("target", [8, 24, 60])
+def test_rate_control_meets_the_target(target):
+    x = recording(40000, channels=2, seed=8)
+    codec = HybridCodec(target_ratio=target)
+    payload = codec.encode(x)
+    assert x.size * 2 / len(payload) >= target
+    bps = HybridCodec(target_bits_per_sample=16 / target).encode(x)
+    assert 8 * len(bps) / x.size <= 16 / target
+
+
+def test_higher_targets_cost_fidelity_not_correctness():
+    x = recording(40000, channels=2, seed=9)
+    sizes, snrs = [], []
+    for target in (10, 40, 160):
+        data = neurocodec.compress(x, codec="hybrid", target_ratio=target)
+        f = fidelity.compare(x, neurocodec.decompress(data), RATE)
+        sizes.append(len(data))
+        snrs.append(f["spike_snr_db"])
+    assert sizes[0] > sizes[1] > sizes[2]
+    assert snrs[0] >= snrs[2]
+
+
+def test_api_container_and_config_round_trip():
+    x = recording(20000, channels=2, seed=10)
+    data = neurocodec.compress(x, codec="hybrid", target_ratio=24)
+    y = neurocodec.decompress(data)
+    assert y.shape == x.shape and y.dtype == x.dtype
+    info = neurocodec.inspect(data)
+    assert info["codec_id"] == "neurocodec.hybrid" and info["config"] == {"target_ratio": 24.0}
+    codec = HybridCodec(snippet_near=2, events_only=False, threshold=5.0)
+    clone = numcodecs.get_codec(json.loads(json.dumps(codec.get_config())))
+    assert isinstance(clone, HybridCodec) and clone.get_config() == codec.get_config()
+    payload = codec.encode(x)
+    np.testing.assert_array_equal(clone.decode(payload), codec.decode(payload))
+    out = np.empty_like(x)
+    codec.decode(payload, out=out)
+    np.testing.assert_array_equal(out, codec.decode(payload))
+
+
+def test_lossy_is_never_silent():
+    x = recording(20000, seed=11)
+    for config, mode in ((dict(snippet_near=2), "hybrid"), (dict(events_only=True), "events_only")):
+        data = neurocodec.compress(x, codec="hybrid", **config)
+        d = describe(data)
+        assert d["lossy"] is True and d["blocks"][0]["mode"] == mode
+        assert "bounds" in d["blocks"][0]
+    for config, word in ((dict(), "+-0 levels"), (dict(target_ratio=30), "ratio 30"), (dict(events_only=True), "events")):
+        info = neurocodec.inspect(neurocodec.compress(x, codec="hybrid", **config))
+        assert word in info["lossy"]["description"]
+    d = describe_payload(HybridCodec(snippet_near=2, background_near=3).encode(x))
+    assert (d["snippet_near"], d["background_near"]) == (2, 3) and "+-2 levels" in d["bounds"]
+
+
+def test_zarr_format_2_chunks():
+    zarr = pytest.importorskip("zarr")
+    x = recording(6000, channels=4, seed=12)
+    codec = HybridCodec(snippet_near=1)
+    array = zarr.create_array(zarr.storage.MemoryStore(), shape=x.shape, chunks=(2000, 2), dtype=x.dtype,
+                              zarr_format=2, compressors=codec)
+    array[:] = x
+    expected = np.concatenate([np.concatenate([codec.decode(codec.encode(x[t:t + 2000, c:c + 2]))
+                                               for c in (0, 2)], axis=1) for t in (0, 2000, 4000)])
+    np.testing.assert_array_equal(array[:], expected)
+
+
+def test_bad_config_is_typed():
+    for bad in (dict(threshold=0), dict(snippet_near=-1), dict(background_factor=0), dict(target_ratio=-3),
+                dict(target_ratio=10, target_bits_per_sample=1), dict(events_only="yes"), dict(preset="best"),
+                dict(snippet_after=0), dict(sample_rate=True)):
+        with pytest.raises(InvalidConfigError):
+            HybridCodec(**bad)
+    with pytest.raises(InvalidConfigError):
+        neurocodec.compress(np.zeros((10, 2, 2), np.int16), codec="hybrid")
+    with pytest.raises(InvalidConfigError):
+        HybridCodec().encode(np.zeros(10, np.float32))
+    with pytest.raises(InvalidConfigError):
+        neurocodec.compress(np.zeros(10, np.int16), codec="hybrid", nonsense=1)
+
+
+@pytest.mark.parametrize("config", [dict(), dict(events_only=True), dict(target_ratio=40)])
+def test_truncation_and_bitflips_are_typed(config):
+    x = recording(4000, channels=2, seed=13)
+    codec = HybridCodec(**config)
+    payload = codec.encode(x)
+    assert_truncation_raises(payload, codec.decode)
+    assert_bitflips_safe(payload, codec.decode, n_flips=150)
+    framed = container.pack(codec, x)
+    assert_bitflips_safe(framed, container.unpack, n_flips=100, must_raise=True)
+    with pytest.raises(NeurocodecError):
+        events(framed[:-3])
+
+
+def test_version_and_flags_are_checked():
+    payload = HybridCodec().encode(recording(3000, seed=14))
+    with pytest.raises(UnsupportedVersionError):
+        HybridCodec().decode(bytes([2]) + payload[1:])
+    with pytest.raises(CorruptStreamError):
+        HybridCodec().decode(payload[:1] + bytes([payload[1] | 0x80]) + payload[2:])
+    with pytest.raises(NeurocodecError):  # the byte lands in the residual section, whose length it breaks
+        HybridCodec().decode(payload + b"\x00")
+    with pytest.raises(InvalidConfigError):
+        events(neurocodec.compress(recording(3000, seed=14)))
+
+
+def test_kernels_agree_with_their_definitions():
+    q = K.quantise(np.arange(-20, 21, dtype=np.int64), 3)
+    assert (np.abs(np.arange(-20, 21) - q * 7) <= 3).all()
+    out = np.empty(9, dtype=np.int64)
+    K.interpolate(np.array([0, 8, 4], dtype=np.int64), 4, 9, 100, out)
+    assert out.tolist() == [0, 2, 4, 6, 8, 7, 6, 5, 4]
+    w = np.zeros(30, dtype=np.int64)
+    K.window_mask(np.array([10], dtype=np.int64), 30, 2, 3, 2, w)
+    assert w[8:13].tolist() == [256] * 5 and 0 < w[7] < w[8] and w[5] == 0 and w[15] == 0 and 0 < w[14] < 256
+    y = np.array([0, 0, -5, -9, -7, 0, 0, -6, -8, 0], dtype=np.float64)
+    assert K.detect_troughs(y, 4.0, 3, 2).tolist() == [3, 8]
+    assert K.detect_troughs(y, 4.0, 3, 6).tolist() == [3]
+
+
+def test_real_recording_keeps_spikes():
+    folder = shared_data("neuralink-dev")
+    from neurocodec.io import wav
+
+    x = wav.read(sorted(folder.glob("*.wav"))[2]).samples
+    data = neurocodec.compress(x, codec="hybrid", snippet_near=0, background_factor=32, background_near=1)
+    f = fidelity.compare(x, neurocodec.decompress(data), RATE)
+    assert x.nbytes / len(data) > 20
+    assert f["f1"] >= 0.97 and f["spike_snr_db"] >= 20, f

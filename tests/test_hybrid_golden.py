@@ -1,0 +1,65 @@
+"""Golden hybrid payloads (tests/fixtures/hybrid/README.md): version 1 bytes decode and re-encode unchanged."""
+
+import hashlib
+import json
+import pathlib
+
+import numpy as np
+import pytest
+from helpers import assert_golden_damage_raises
+
+from neurocodec.entropy import varint
+from neurocodec.hybrid import HybridCodec
+
+ROOT = pathlib.Path(__file__).parent / "fixtures" / "hybrid" / "v1"
+CASES = json.loads((ROOT / "manifest.json").read_text())["cases"]
+
+
+def _load(case):
+    data = (ROOT / f"{case['name']}.bin").read_bytes()
+    assert (len(data), hashlib.sha256(data).hexdigest()) == (case["size"], case["sha256"]), \
+        f"{case['name']}.bin was edited; golden files are never rewritten"
+    x = np.load(ROOT / f"{case['name']}.in.npy", allow_pickle=False)
+    y = np.load(ROOT / f"{case['name']}.out.npy", allow_pickle=False)
+    return data, x, y
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_golden_decodes_and_reencodes(case):
+    data, x, y = _load(case)
+    codec = HybridCodec(**case["config"])
+    np.testing.assert_array_equal(codec.decode(data), y)
+    assert codec.encode(x) == data
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_golden_damage_is_typed(case):
+    data, _, _ = _load(case)
+    assert_golden_damage_raises(data, HybridCodec().decode)
+
+
+def test_golden_header_fields_as_specified():
+    """FORMAT.md 3.4 read by hand, without the codec: every field up to the background section."""
+    case = next(c for c in CASES if c["name"] == "multi_near2")
+    data, x, _ = _load(case)
+    assert data[0] == 1 and data[1] == 1  # version 1; flags: two-dimensional only
+    fields, pos = [], 2
+    for _ in range(2):
+        value, pos = varint.read_uvarint(data, pos)
+        fields.append(value)
+    assert tuple(fields) == x.shape
+    assert data[pos] == 0  # mapping kind LADDER: the samples lie on the 10-bit ladder, nothing more stored
+    pos += 1
+    values = []
+    for _ in range(4):
+        value, pos = varint.read_uvarint(data, pos)
+        values.append(value)
+    assert values[:3] == [20, 30, 16]  # snippet before, after, taper (the defaults)
+    pos += values[3]  # the trough section: a spikes_isi payload
+    assert data[pos - values[3]] == 1  # ... which starts with its own version byte
+    values = []
+    for _ in range(5):
+        value, pos = varint.read_uvarint(data, pos)
+        values.append(value)
+    assert values[:4] == [2, 2, 32, 2]  # snippet_near, taper_near, background factor, background_near
+    assert pos + values[4] < len(data)  # background section, then the residuals to the end
