@@ -163,3 +163,17 @@ def spec_adapt_counted(state: int, bit: int, limit: int) -> int:
     p, n = state >> 8, state & 0xFF
     p = min(max(p + ((((65536 if bit else 0) - p) * _SPEC_RATE[n]) >> 16), 1), 65535)
     return (p << 8) | min(n + 1, limit)
+
+
+def zarr_v2_array(store, *, shape, chunks, dtype, compressor):
+    """A zarr format-2 array with a numcodecs ``compressor``, on zarr 2 and zarr 3 alike.
+
+    ``store`` is a path, or None for an in-memory store.
+    """
+    zarr = pytest.importorskip("zarr")
+    if int(zarr.__version__.split(".")[0]) >= 3:
+        store = zarr.storage.MemoryStore() if store is None else str(store)
+        return zarr.create_array(store, shape=shape, chunks=chunks, dtype=dtype, zarr_format=2,
+                                 compressors=compressor, overwrite=True)
+    store = zarr.MemoryStore() if store is None else str(store)
+    return zarr.open_array(store, mode="w", shape=shape, chunks=chunks, dtype=dtype, compressor=compressor)

@@ -93,15 +93,16 @@ def test_eval_zip_with_jobs(tmp_path, wav_folder, capsys):
     assert _last_json(capsys.readouterr().out)["files"] == 3
 
 
-def test_eval_reports_failures_with_nonzero_exit(tmp_path, wav_folder, capsys):
+def test_eval_reports_unreadable_files_as_errors_with_nonzero_exit(tmp_path, wav_folder, capsys):
     (wav_folder / "broken.wav").write_bytes(b"RIFF\x10\0\0\0WAVEfmt ")
     rc = main(["eval", str(wav_folder), "--json", "--csv", str(tmp_path / "r.csv"), "--no-progress",
                "--codec", "test_raw"])
     assert rc == 1
     captured = capsys.readouterr()
     summary = _last_json(captured.out)
-    assert summary["lossless"] is False and summary["failed"] == ["broken.wav"]
-    assert "broken.wav" in captured.err
+    # a file that cannot be parsed is an error of the input, not a lossless failure of the codec
+    assert summary["lossless"] is True and summary["failed"] == [] and summary["errors"] == ["broken.wav"]
+    assert "broken.wav" in captured.err and "could not be read" in captured.out
 
 
 def test_eval_empty_folder_is_an_error(tmp_path, capsys):

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import assert_roundtrip
+from helpers import assert_roundtrip, zarr_v2_array
 from neurocodec import spikes
 from neurocodec.spikes import synthetic
 
@@ -104,10 +104,8 @@ def test_long_raster_beyond_24_bits(name):
 
 @pytest.mark.parametrize("name", spikes.list_codecs())
 def test_zarr_chunks_over_time_and_channels(name):
-    zarr = pytest.importorskip("zarr")
     raster = synthetic.bursty(5000, 6, seed=1)
-    array = zarr.create_array(zarr.storage.MemoryStore(), shape=raster.shape, chunks=(1200, 4), dtype=bool,
-                              zarr_format=2, compressors=spikes.get_codec(name))
+    array = zarr_v2_array(None, shape=raster.shape, chunks=(1200, 4), dtype=bool, compressor=spikes.get_codec(name))
     array[:] = raster
     np.testing.assert_array_equal(array[:], raster)
     np.testing.assert_array_equal(array[1000:2500, 3:6], raster[1000:2500, 3:6])

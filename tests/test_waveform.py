@@ -11,6 +11,7 @@ from helpers import (
     assert_truncation_raises,
     int16_fixtures,
     shared_data,
+    zarr_v2_array,
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -193,11 +194,8 @@ def test_rejects_unsupported_input(array):
 
 
 def test_zarr_chunked_over_time_and_channels():
-    zarr = pytest.importorskip("zarr")
     x = ladder_signal(5000, channels=6, seed=15)
-    store = zarr.storage.MemoryStore()
-    array = zarr.create_array(store, shape=x.shape, chunks=(1200, 4), dtype=x.dtype, zarr_format=2,
-                              compressors=WaveformCodec())
+    array = zarr_v2_array(None, shape=x.shape, chunks=(1200, 4), dtype=x.dtype, compressor=WaveformCodec())
     array[:] = x
     np.testing.assert_array_equal(array[:], x)
     np.testing.assert_array_equal(array[1000:2500, 3:6], x[1000:2500, 3:6])

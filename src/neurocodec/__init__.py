@@ -4,6 +4,7 @@ Lossless raw waveforms (:mod:`neurocodec.waveform`), spike rasters (:mod:`neuroc
 multi-unit activity for wireless implants (:mod:`neurocodec.mua`), behind one container format.
 """
 
+from . import _jit  # noqa: F401  (first: it decides where numba caches the kernels defined below)
 from .api import (
     LossyDecodeWarning,
     codecs,

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import container, registry
 from .errors import InvalidConfigError, NeurocodecError
-from .io import wav
+from .io import rawbin, wav
 from .io.atomic import refuse_overwriting_input, write_atomic
 
 DEFAULT_CODEC = "waveform"
@@ -91,6 +91,9 @@ def decode_bytes(data: bytes, *, name: str = "<input>", threads: int | None = No
     if bound is not None:
         warnings.warn(LossyDecodeWarning(f"{name} is lossy ({_describe(bound)}): the decoded file is not the original"),
                       stacklevel=2)
+    raw = rawbin.parse_sidecar(header.extra, name)
+    if raw is not None:  # a raw binary (SpikeGLX .bin): samples then the partial last frame
+        return np.ascontiguousarray(samples, dtype=header.dtype).tobytes() + raw[1]
     if header.extra:
         return wav.from_sidecar(header.extra, samples, name)
     out = io.BytesIO()

@@ -30,6 +30,26 @@ def _parse_options(pairs: list[str]) -> dict:
     return config
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
 def _codec_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--codec", default="waveform", help="codec name (default: waveform; see `neurocodec codecs`)")
     p.add_argument("--preset", help="shortcut for --set preset=NAME (waveform: max or fast)")
@@ -67,6 +87,11 @@ def _write_output(path: str, data: bytes) -> None:
     write_atomic(path, data)
 
 
+def _raw_paths(args) -> None:
+    if "-" in (args.input, args.output):
+        raise NeurocodecError("raw binaries stream from file to file: give paths, not - (stdin/stdout)")
+
+
 def _refuse_same_file(args) -> None:
     from .io.atomic import refuse_overwriting_input
 
@@ -78,8 +103,17 @@ def cmd_encode(args) -> int:
     from . import api
 
     _refuse_same_file(args)
-    data = api.encode_bytes(_read_input(args.input), args.codec, name=args.input, threads=args.threads,
-                            **_config(args))
+    config = _config(args)
+    if args.codec == "waveform":
+        _ensure_kernels([("waveform", {"preset": config.get("preset", "max")})])
+    if args.channels is not None or args.input.lower().endswith((".bin", ".dat")):
+        from .io import rawbin
+
+        _raw_paths(args)
+        rawbin.encode_raw(args.input, args.output, channels=args.channels, dtype=args.dtype, codec=args.codec,
+                          progress=not args.no_progress, **config)
+        return 0
+    data = api.encode_bytes(_read_input(args.input), args.codec, name=args.input, threads=args.threads, **config)
     _write_output(args.output, data)
     return 0
 
@@ -88,6 +122,13 @@ def cmd_decode(args) -> int:
     from . import api
 
     _refuse_same_file(args)
+    if args.input != "-":
+        from .io import rawbin
+
+        if rawbin.read_raw_header(args.input) is not None:
+            _raw_paths(args)
+            rawbin.decode_raw(args.input, args.output, progress=not args.no_progress)
+            return 0
     import warnings
 
     with warnings.catch_warnings(record=True) as caught:
@@ -127,7 +168,9 @@ def cmd_inspect(args) -> int:
 
 def _print_summary(summary: dict) -> None:
     state = "yes" if summary["lossless"] else f"NO ({len(summary['failed'])} files failed)"
-    print(f"files           {summary['files']}  lossless: {state}")
+    errors = summary.get("errors", [])
+    unread = f"  ({len(errors)} could not be read, not counted: errors above)" if errors else ""
+    print(f"files           {summary['files'] - len(errors)}  lossless: {state}{unread}")
     print(f"bytes           {summary['original_bytes']} -> {summary['compressed_bytes']}")
     print(f"ratio           {summary['ratio']:.4f}  ({summary['ratio_with_codec_size']:.4f} counting the "
           f"codec's own {summary['codec_bytes']} bytes)")
@@ -139,6 +182,8 @@ def cmd_eval(args) -> int:
     from . import evaluate
 
     config = _config(args)
+    if args.codec == "waveform":
+        _ensure_kernels([("waveform", {"preset": config.get("preset", "max")})], enabled=not args.no_progress)
     with evaluate.CsvLog(args.csv) as log:
         results = evaluate.evaluate(args.data, args.codec, config, jobs=args.jobs, progress=not args.no_progress,
                                     on_result=log.write)
@@ -152,7 +197,7 @@ def cmd_eval(args) -> int:
     _print_summary(summary)
     if args.json:
         print(json.dumps(summary))
-    return 0 if summary["lossless"] else 1
+    return 0 if summary["lossless"] and not summary["errors"] else 1
 
 
 def cmd_challenge_exe(args) -> int:
@@ -179,10 +224,23 @@ def cmd_challenge_exe(args) -> int:
     return 0
 
 
+def _ensure_kernels(steps, enabled: bool = True) -> None:
+    """On a first run (no cached kernels), say so and compile them with a progress bar."""
+    from . import _jit
+
+    if not enabled or _jit.kernels_cached():
+        return
+    where = "in memory (nothing writable for a cache)" if _jit.MODE == "memory" else "once; later runs load them"
+    print(f"neurocodec: first run: compiling the codec kernels {where} (about a minute per preset)",
+          file=sys.stderr, flush=True)
+    _jit.warmup(steps, progress=True)
+
+
 def cmd_demo(args) -> int:
     if args.data:
         from . import evaluate
 
+        _ensure_kernels(None)
         results = evaluate.evaluate(args.data, jobs=evaluate.default_jobs(), progress=True)
         _print_summary(evaluate.summarize(results, evaluate.codec_size_bytes()))
         return 0
@@ -191,20 +249,36 @@ def cmd_demo(args) -> int:
     from . import api
     from .synthetic import SAMPLE_RATE, recording
 
+    _ensure_kernels(None)
     x = recording(int(SAMPLE_RATE * args.seconds), channels=args.channels, seed=1)
     print(f"synthetic recording: {args.channels} channels x {args.seconds:g} s at {SAMPLE_RATE} Hz, "
           f"10-bit ladder in int16 ({x.nbytes} bytes)")
+    print("speeds in M samples/s: per core (codec CPU time, as the README quotes) / wall clock")
     for preset in ("max", "fast"):
         api.decompress(api.compress(x[:1000], preset=preset))  # load kernels before timing
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         data = api.compress(x, preset=preset)
-        t1 = time.perf_counter()
+        c1, t1 = time.process_time(), time.perf_counter()
         y = api.decompress(data)
-        t2 = time.perf_counter()
+        c2, t2 = time.process_time(), time.perf_counter()
         ok = "lossless" if np.array_equal(x, y) else "MISMATCH"
-        print(f"  waveform {preset:<5} ratio {x.nbytes / len(data):6.3f}  encode {x.size / (t1 - t0) / 1e6:6.1f} "
-              f"M samples/s  decode {x.size / (t2 - t1) / 1e6:6.1f} M samples/s  {ok}")
+
+        def speeds(cpu, wall):
+            return f"{x.size / max(cpu, 1e-9) / 1e6:5.1f} / {x.size / max(wall, 1e-9) / 1e6:5.1f}"
+
+        print(f"  waveform {preset:<5} ratio {x.nbytes / len(data):6.3f}  encode {speeds(c1 - c0, t1 - t0)}  "
+              f"decode {speeds(c2 - c1, t2 - t1)}  {ok}")
     print("real data: neurocodec demo DIR (a folder of challenge .wav files)")
+    return 0
+
+
+def cmd_warmup(args) -> int:
+    from . import _jit
+
+    steps = _jit.warmup("all" if args.all else (args.codec or None), progress=not args.no_progress)
+    where = {"numba": "numba's cache (beside the package, NUMBA_CACHE_DIR or the user cache)",
+             "dir": f"the cache in {_jit.CACHE_DIR}", "memory": "memory only (nothing writable for a cache)"}
+    print(f"kernels of {len(steps)} codec configurations compiled or loaded; they live in {where[_jit.MODE]}")
     return 0
 
 
@@ -216,23 +290,46 @@ def cmd_codecs(args) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: the message and where to read the usage, no usage dump."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} -h)\n")
+
+
+def _verbose_everywhere(parser: argparse.ArgumentParser) -> None:
+    """Accept -v after any subcommand too (``neurocodec encode a b -v``), not only before it."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                if not any("-v" in a.option_strings for a in sub._actions):
+                    sub.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                                     help="show tracebacks on errors")
+                _verbose_everywhere(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="neurocodec", description="Compression of neural recordings.")
+    parser = _Parser(prog="neurocodec", description="Compression of neural recordings.")
     parser.add_argument("--version", action="version", version=f"neurocodec {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("encode", help="compress a WAV (or .npy) file")
+    p = sub.add_parser("encode", help="compress a WAV, .npy or raw interleaved binary (SpikeGLX .bin) file")
     p.add_argument("input", help="input file, - for stdin")
     p.add_argument("output", help="output file, - for stdout")
     p.add_argument("--force", action="store_true", help="allow the output to replace the input file")
     _codec_args(p)
     _threads_arg(p)
+    p.add_argument("--channels", type=_positive_int, help="raw binary input: interleaved channels "
+                   "(default: nSavedChans from the .meta beside a SpikeGLX .bin)")
+    p.add_argument("--dtype", default="int16", choices=["int16", "int32"], help="raw binary sample type (default int16)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_encode)
 
-    p = sub.add_parser("decode", help="decompress to the original WAV (or .npy)")
+    p = sub.add_parser("decode", help="decompress to the original WAV, .npy or raw binary (and its .meta)")
     p.add_argument("input", help="compressed file, - for stdin")
     p.add_argument("output", help="output file, - for stdout")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--force", action="store_true", help="allow the output to replace the input file")
     _threads_arg(p)
     p.set_defaults(func=cmd_decode)
@@ -244,7 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="round-trip every WAV in a folder or data.zip and report the ratio")
     p.add_argument("data", help="folder of .wav files or the challenge's data.zip")
-    p.add_argument("--jobs", type=int, default=None, help="processes (default: one per core)")
+    p.add_argument("--jobs", type=_positive_int, default=None, help="processes (default: one per core)")
     p.add_argument("--csv", default="neurocodec-eval.csv", help="per-file CSV (default neurocodec-eval.csv)")
     p.add_argument("--json", action="store_true", help="last line of output: one JSON object")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -261,9 +358,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="compress a synthetic recording (or a folder of WAVs) and print ratio and speed")
     p.add_argument("data", nargs="?", help="optional folder of challenge .wav files")
-    p.add_argument("--channels", type=int, default=32)
-    p.add_argument("--seconds", type=float, default=5.0)
+    p.add_argument("--channels", type=_positive_int, default=32, help="synthetic channels (default 32)")
+    p.add_argument("--seconds", type=_positive_float, default=5.0, help="synthetic duration (default 5)")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("warmup", help="compile the codec kernels into numba's cache now (first runs, cluster images)")
+    p.add_argument("--codec", action="append", help="codec to compile (repeatable; default: the waveform presets)")
+    p.add_argument("--all", action="store_true", help="every codec")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_warmup)
 
     p = sub.add_parser("codecs", help="list the registered codecs")
     p.set_defaults(func=cmd_codecs)
@@ -277,6 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .stream.cli import register_cli as register_stream
 
     register_stream(sub)
+    _verbose_everywhere(parser)
     return parser
 
 

@@ -423,6 +423,38 @@ def inspect(data, *, what: str = "stream") -> dict:
     }
 
 
+def frame_header(codec, dtype, shape: tuple, block_rows: int, blocks, extra: bytes = b"") -> bytes:
+    """The bytes before the payloads of a stream whose blocks were coded elsewhere (streaming writers).
+
+    ``blocks`` is a list of ``(payload size, payload crc32)``, one per block of ``block_rows`` rows;
+    the layout is :func:`pack`'s, so :func:`read_header` and :func:`unpack` read the result.
+    """
+    name = codec.codec_id[len(registry.PREFIX):] if codec.codec_id.startswith(registry.PREFIX) else None
+    if name is None or registry.codec_class(name) is not type(codec):
+        raise InvalidConfigError(f"codec {codec.codec_id!r} is not a registered neurocodec codec")
+    expected = 0 if shape[0] == 0 else -(-shape[0] // block_rows)
+    if len(blocks) != expected:
+        raise InvalidConfigError(f"{len(blocks)} blocks of {block_rows} rows cannot hold {shape[0]} rows")
+    config = json.dumps(registry.non_default_config(codec), sort_keys=True, separators=(",", ":")).encode()
+    if config == b"{}":
+        config = b""
+    dtype = np.dtype(dtype).str.encode()
+    head = bytearray()
+    head += bytes([len(name)]) + name.encode()
+    head += uvarint_bytes(len(config)) + config
+    head += bytes([len(dtype)]) + dtype
+    head += bytes([len(shape)]) + b"".join(uvarint_bytes(d) for d in shape)
+    head += uvarint_bytes(block_rows) + uvarint_bytes(len(blocks))
+    for size, crc in blocks:
+        head += uvarint_bytes(size) + (crc & 0xFFFFFFFF).to_bytes(4, "little")
+    head += uvarint_bytes(len(extra)) + bytes(extra)
+    if len(head) > _MAX_HEADER:
+        raise InvalidConfigError(f"the header would take {len(head)} bytes, above the {_MAX_HEADER}-byte cap "
+                                 "(fewer, larger blocks or less side data)")
+    front = MAGIC + bytes([VERSION]) + uvarint_bytes(len(head)) + bytes(head)
+    return front + (zlib.crc32(front) & 0xFFFFFFFF).to_bytes(4, "little")
+
+
 def lossy_bound(header: Header) -> dict | None:
     """None when the stream decodes to its input exactly, else what its codec guarantees (its ``lossy``)."""
     codec = registry.make_codec(header.codec_name, **header.config)

@@ -81,6 +81,8 @@ def evaluate_one(name: str, source, codec: str, config: dict) -> FileResult:
                           int(parsed.samples.size))
     except NeurocodecError as exc:
         return FileResult(name, 0, 0, 0.0, 0.0, False, 0, str(exc))
+    except OSError as exc:
+        return FileResult(name, 0, 0, 0.0, 0.0, False, 0, f"cannot read: {exc.strerror or exc}")
 
 
 def _worker_init(codec: str, config: dict) -> None:
@@ -107,7 +109,7 @@ def evaluate(data, codec: str = api.DEFAULT_CODEC, config: dict | None = None, j
     tasks = [(name, source, codec, config) for name, source in inputs]
     bar = None
     if progress:
-        from tqdm import tqdm
+        from ._progress import tqdm
 
         bar = tqdm(total=len(tasks), unit="file", desc="eval", leave=False)
     results: list[FileResult] = []
@@ -146,8 +148,10 @@ def summarize(results: list[FileResult], codec_bytes: int = 0) -> dict:
         "ratio": original / compressed if compressed else 0.0,
         "ratio_with_codec_size": original / (compressed + codec_bytes) if compressed else 0.0,
         "codec_bytes": codec_bytes,
-        "lossless": bool(results) and all(r.identical for r in results),
-        "failed": [r.file for r in results if not r.identical],
+        # files that could not be read or parsed are errors, not lossless failures of the codec
+        "lossless": any(not r.error for r in results) and all(r.identical for r in results if not r.error),
+        "failed": [r.file for r in results if not r.identical and not r.error],
+        "errors": [r.file for r in results if r.error],
         "samples": samples,
         "encode_s": enc,
         "decode_s": dec,

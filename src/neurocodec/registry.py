@@ -9,6 +9,7 @@ codecs registered here, so a crafted file cannot make the decoder run an arbitra
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 
@@ -31,11 +32,39 @@ _CODEC_MODULES = {
 }
 
 
+def _is_object_array(buf) -> bool:
+    return getattr(getattr(buf, "dtype", None), "hasobject", False)
+
+
+def _reject_object_buffers(cls: type[Codec]) -> None:
+    # numcodecs codecs raise TypeError for object arrays (ensure_contiguous_ndarray does); ours do too,
+    # before a codec's own checks could read an object array's pointers as bytes
+    encode, decode = cls.encode, cls.decode
+    if getattr(encode, "_rejects_objects", False):
+        return
+
+    @functools.wraps(encode)
+    def checked_encode(self, buf):
+        if _is_object_array(buf):
+            raise TypeError(f"{self.codec_id} cannot encode object arrays")
+        return encode(self, buf)
+
+    @functools.wraps(decode)
+    def checked_decode(self, buf, out=None, **kwargs):
+        if _is_object_array(buf) or _is_object_array(out):
+            raise TypeError("object arrays are not supported")
+        return decode(self, buf, out, **kwargs)
+
+    checked_encode._rejects_objects = True
+    cls.encode, cls.decode = checked_encode, checked_decode
+
+
 def register_codec(cls: type[Codec]) -> type[Codec]:
     """Class decorator: register ``cls`` under its ``codec_id`` (which must start with ``neurocodec.``)."""
     codec_id = getattr(cls, "codec_id", None)
     if not isinstance(codec_id, str) or not codec_id.startswith(PREFIX) or codec_id == PREFIX:
         raise TypeError(f"codec_id must be 'neurocodec.<name>', got {codec_id!r}")
+    _reject_object_buffers(cls)
     _CODECS[codec_id[len(PREFIX):]] = cls
     numcodecs.register_codec(cls)
     return cls
@@ -68,6 +97,7 @@ def codec_class(name: str) -> type[Codec]:
     try:
         return _CODECS[name]
     except KeyError:
+        _load_all()  # so the message lists every codec, not only those imported so far
         raise UnsupportedVersionError(
             f"unknown codec {name!r}; this build knows {', '.join(sorted(_CODECS))}"
         ) from None

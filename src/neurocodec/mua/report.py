@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 from scipy.io.matlab import MatReadError
-from tqdm import tqdm
+from .._progress import tqdm
 
 from ..errors import InvalidConfigError, NeurocodecError
 from ..io.atomic import write_atomic
@@ -269,7 +269,9 @@ def _plain_log_axis(axis, ticker) -> None:
 
 
 def _figures(report: dict, out: Path, paper_rows: list[dict] | None) -> list[str]:
-    import matplotlib
+    from .._optional import require
+
+    matplotlib = require("matplotlib", "plot", "the MUA report's figures")
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

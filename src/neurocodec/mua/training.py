@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
+from .._progress import tqdm
 
 from ..errors import InvalidConfigError
 from .analysis import channel_bit_rates
