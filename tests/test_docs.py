@@ -38,7 +38,6 @@ EXPENSIVE = {
 }
 #: Files owned by another branch while this test landed, with the reason they are not run yet.
 PENDING = {
-    "docs/mua.md": "its quick start is rewritten on the MUA hardware branch (issue 12's docs/mua.md items)",
     "docs/lossy.md": "its examples still use placeholders (an undefined x, ORIG.wav, [--option]); the lossy branch's page",
 }
 EXTRAS = {"spikeinterface": "spikeinterface", "dask": "dask", "zarr": "zarr"}
