@@ -37,9 +37,7 @@ EXPENSIVE = {
     "M1=": "names the shared data",
 }
 #: Files owned by another branch while this test landed, with the reason they are not run yet.
-PENDING = {
-    "docs/lossy.md": "its examples still use placeholders (an undefined x, ORIG.wav, [--option]); the lossy branch's page",
-}
+PENDING: dict[str, str] = {}
 EXTRAS = {"spikeinterface": "spikeinterface", "dask": "dask", "zarr": "zarr"}
 
 
