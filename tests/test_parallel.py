@@ -115,3 +115,17 @@ def test_the_numcodecs_codec_codes_chunks_from_several_threads():
     decoded = parallel.map_ordered(codec.decode, alone, threads=3)
     for got, want in zip(decoded, chunks):
         np.testing.assert_array_equal(got, want)
+
+
+def test_cli_shows_progress_over_the_blocks_of_a_long_recording(tmp_path, capsys):
+    from neurocodec.cli import main
+    from neurocodec.io import wav
+    from neurocodec.synthetic import recording
+
+    src = tmp_path / "long.wav"
+    src.write_bytes(wav.write_bytes(recording(3 * (1 << 22) // 2, seed=3), 19531))  # 2 blocks
+    assert main(["encode", str(src), str(tmp_path / "long.nc"), "--preset", "fast"]) == 0
+    assert "encode" in capsys.readouterr().err
+    assert main(["encode", str(src), str(tmp_path / "quiet.nc"), "--preset", "fast", "--no-progress"]) == 0
+    assert "block" not in capsys.readouterr().err
+    assert (tmp_path / "long.nc").read_bytes() == (tmp_path / "quiet.nc").read_bytes()

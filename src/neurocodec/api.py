@@ -66,27 +66,31 @@ def inspect(data) -> dict:
 
 
 def encode_bytes(data: bytes, codec: str = DEFAULT_CODEC, *, name: str = "<input>", threads: int | None = None,
-                 **config) -> bytes:
-    """Compress the bytes of a WAV or ``.npy`` file; :func:`decode_bytes` gives the same bytes back for a WAV."""
+                 progress: bool = False, **config) -> bytes:
+    """Compress the bytes of a WAV or ``.npy`` file; :func:`decode_bytes` gives the same bytes back for a WAV.
+
+    ``progress``: a progress bar over the blocks on stderr (for long recordings)."""
     codec_obj = registry.make_codec(codec, **config)
     if data[:6] == _NPY_MAGIC:
         try:
             array = np.load(io.BytesIO(data), allow_pickle=False)
         except ValueError as exc:
             raise InvalidConfigError(f"{name}: unreadable .npy file: {exc}") from None
-        return container.pack(codec_obj, array, threads=threads)
+        return container.pack(codec_obj, array, threads=threads, progress=f"encode {name}" if progress else None)
     parsed = wav.parse(data, name)
-    return container.pack(codec_obj, parsed.samples, extra=wav.sidecar(parsed), threads=threads)
+    return container.pack(codec_obj, parsed.samples, extra=wav.sidecar(parsed), threads=threads,
+                          progress=f"encode {name}" if progress else None)
 
 
-def decode_bytes(data: bytes, *, name: str = "<input>", threads: int | None = None) -> bytes:
+def decode_bytes(data: bytes, *, name: str = "<input>", threads: int | None = None, progress: bool = False) -> bytes:
     """Inverse of :func:`encode_bytes`: the original WAV bytes, or an ``.npy`` file for array input.
 
     A lossy stream (``near > 0``, the hybrid codec) gives a file of the same format whose samples
     are the reconstruction, and says so with a :class:`LossyDecodeWarning`.
     """
     header = container.read_header(data, what=name)
-    samples = container.unpack_header(data, header, what=name, threads=threads)
+    samples = container.unpack_header(data, header, what=name, threads=threads,
+                                      progress=f"decode {name}" if progress else None)
     bound = container.lossy_bound(header)
     if bound is not None:
         warnings.warn(LossyDecodeWarning(f"{name} is lossy ({_describe(bound)}): the decoded file is not the original"),

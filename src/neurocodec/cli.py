@@ -113,7 +113,8 @@ def cmd_encode(args) -> int:
         rawbin.encode_raw(args.input, args.output, channels=args.channels, dtype=args.dtype, codec=args.codec,
                           progress=not args.no_progress, **config)
         return 0
-    data = api.encode_bytes(_read_input(args.input), args.codec, name=args.input, threads=args.threads, **config)
+    data = api.encode_bytes(_read_input(args.input), args.codec, name=args.input, threads=args.threads,
+                            progress=not args.no_progress, **config)
     _write_output(args.output, data)
     return 0
 
@@ -133,7 +134,8 @@ def cmd_decode(args) -> int:
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", api.LossyDecodeWarning)
-        out = api.decode_bytes(_read_input(args.input), name=args.input, threads=args.threads)
+        out = api.decode_bytes(_read_input(args.input), name=args.input, threads=args.threads,
+                               progress=not args.no_progress)
     _write_output(args.output, out)
     for w in caught:
         print(f"neurocodec: note: {w.message}", file=sys.stderr)

@@ -204,10 +204,11 @@ def _block_rows_for(shape: tuple, block_rows: int | None) -> int:
 
 
 def pack(codec, array: np.ndarray, *, block_rows: int | None = None, extra: bytes = b"",
-         threads: int | None = None) -> bytes:
+         threads: int | None = None, progress: str | None = None) -> bytes:
     """Frame ``codec.encode`` of ``array`` (split along axis 0 into blocks) as a standalone stream.
 
-    Blocks are coded on ``threads`` threads (``None``: every core); the bytes do not depend on it."""
+    Blocks are coded on ``threads`` threads (``None``: every core); the bytes do not depend on it.
+    ``progress``: a label for a progress bar over the blocks on stderr."""
     name = codec.codec_id[len(registry.PREFIX):] if codec.codec_id.startswith(registry.PREFIX) else None
     if name is None or registry.codec_class(name) is not type(codec):
         raise InvalidConfigError(f"codec {codec.codec_id!r} is not a registered neurocodec codec")
@@ -224,7 +225,7 @@ def pack(codec, array: np.ndarray, *, block_rows: int | None = None, extra: byte
         raise InvalidConfigError(f"shape {array.shape} has a dimension above 2**62")
     rows = _block_rows_for(array.shape, block_rows)
     payloads = parallel.map_ordered(lambda start: bytes(codec.encode(array[start:start + rows])),
-                                    range(0, array.shape[0], rows), threads)
+                                    range(0, array.shape[0], rows), threads, progress)
 
     config = json.dumps(registry.non_default_config(codec), sort_keys=True, separators=(",", ":")).encode()
     if config == b"{}":
@@ -345,8 +346,9 @@ def unpack(data, *, start: int | None = None, stop: int | None = None, max_outpu
 
 def unpack_header(data, header: Header, *, start: int | None = None, stop: int | None = None,
                   max_output_bytes: int | None = None, what: str = "stream",
-                  max_bytes: int | None = None, threads: int | None = None) -> np.ndarray:
-    """:func:`unpack` for a header already read with :func:`read_header`."""
+                  max_bytes: int | None = None, threads: int | None = None,
+                  progress: str | None = None) -> np.ndarray:
+    """:func:`unpack` for a header already read with :func:`read_header` (``progress``: as in :func:`pack`)."""
     cap = _output_cap(max_output_bytes if max_output_bytes is not None else max_bytes, data)
     first, last, _ = slice(start, stop).indices(header.shape[0])
     last = max(first, last)
@@ -388,7 +390,7 @@ def unpack_header(data, header: Header, *, start: int | None = None, stop: int |
         lo, hi = max(first, block_first), min(last, block_last)
         out[lo - first:hi - first] = decoded[lo - block_first:hi - block_first]
 
-    parallel.map_ordered(decode_block, wanted_blocks, threads)
+    parallel.map_ordered(decode_block, wanted_blocks, threads, progress)
     return out
 
 

@@ -35,15 +35,26 @@ def resolve_threads(threads: int | None) -> int:
     return threads
 
 
-def map_ordered(fn: Callable[[T], R], items: Iterable[T], threads: int | None = None) -> list[R]:
+def map_ordered(fn: Callable[[T], R], items: Iterable[T], threads: int | None = None,
+                progress: str | None = None) -> list[R]:
     """``[fn(item) for item in items]`` on up to ``threads`` threads, results in the order of ``items``.
 
     An exception from ``fn`` propagates; when several items fail, the first one in order wins,
-    so the error a caller sees does not depend on the thread count.
+    so the error a caller sees does not depend on the thread count.  ``progress``: a label for a
+    progress bar on stderr, one step per finished item (shown only when there are several).
     """
     items = list(items)
     workers = min(resolve_threads(threads), len(items))
-    if workers <= 1:
-        return [fn(item) for item in items]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="neurocodec") as pool:
-        return list(pool.map(fn, items))
+    from ._progress import tqdm
+
+    with tqdm(total=len(items), desc=progress or "", unit="block",
+              disable=progress is None or len(items) < 2, leave=False) as bar:
+        def step(item: T) -> R:
+            result = fn(item)
+            bar.update(1)
+            return result
+
+        if workers <= 1:
+            return [step(item) for item in items]
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="neurocodec") as pool:
+            return list(pool.map(step, items))
