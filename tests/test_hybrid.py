@@ -5,7 +5,13 @@ import json
 import numcodecs
 import numpy as np
 import pytest
-from helpers import assert_bitflips_safe, assert_truncation_raises, int16_fixtures, shared_data
+from helpers import (
+    assert_bitflips_safe,
+    assert_truncation_raises,
+    int16_fixtures,
+    shared_data,
+    zarr_v2_array,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -155,11 +161,9 @@ def test_lossy_is_never_silent():
 
 
 def test_zarr_format_2_chunks():
-    zarr = pytest.importorskip("zarr")
     x = recording(6000, channels=4, seed=12)
     codec = HybridCodec(snippet_near=1)
-    array = zarr.create_array(zarr.storage.MemoryStore(), shape=x.shape, chunks=(2000, 2), dtype=x.dtype,
-                              zarr_format=2, compressors=codec)
+    array = zarr_v2_array(None, shape=x.shape, chunks=(2000, 2), dtype=x.dtype, compressor=codec)
     array[:] = x
     expected = np.concatenate([np.concatenate([codec.decode(codec.encode(x[t:t + 2000, c:c + 2]))
                                                for c in (0, 2)], axis=1) for t in (0, 2000, 4000)])

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import zarr_v2_array
 
 import neurocodec
 from neurocodec.cli import main
@@ -65,19 +66,13 @@ def test_cli_inspect_and_decode_say_lossy(tmp_path, capsys):
 
 
 def test_zarr_metadata_carries_the_bound(tmp_path):
-    zarr = pytest.importorskip("zarr")
     from neurocodec.waveform import WaveformCodec
 
     x = recording(6000, channels=4, seed=9)
     path = str(tmp_path / "a.zarr")
-    if hasattr(zarr, "create_array"):  # zarr 3, writing format 2
-        z = zarr.create_array(path, shape=x.shape, chunks=(2000, 2), dtype=x.dtype, zarr_format=2,
-                              compressors=[WaveformCodec(near=2)])
-    else:
-        z = zarr.open_array(path, mode="w", shape=x.shape, chunks=(2000, 2), dtype=x.dtype,
-                            compressor=WaveformCodec(near=2))
+    z = zarr_v2_array(path, shape=x.shape, chunks=(2000, 2), dtype=x.dtype, compressor=WaveformCodec(near=2))
     z[:] = x
     meta = json.loads((tmp_path / "a.zarr" / ".zarray").read_text())
     assert meta["compressor"]["id"] == "neurocodec.waveform" and meta["compressor"]["near"] == 2
-    y = zarr.open_array(path, mode="r")[:]
+    y = pytest.importorskip("zarr").open_array(path, mode="r")[:]
     assert np.abs(codes(y) - codes(x)).max() <= 2
