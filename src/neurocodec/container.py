@@ -203,15 +203,21 @@ def _block_rows_for(shape: tuple, block_rows: int | None) -> int:
     return int(block_rows)
 
 
+def _registered_name(codec) -> str:
+    """The container name of ``codec``; only codecs registered here may be framed (and so unframed)."""
+    name = codec.codec_id[len(registry.PREFIX):] if codec.codec_id.startswith(registry.PREFIX) else None
+    if name is None or registry.codec_class(name) is not type(codec):
+        raise InvalidConfigError(f"codec {codec.codec_id!r} is not a registered neurocodec codec")
+    return name
+
+
 def pack(codec, array: np.ndarray, *, block_rows: int | None = None, extra: bytes = b"",
          threads: int | None = None, progress: str | None = None) -> bytes:
     """Frame ``codec.encode`` of ``array`` (split along axis 0 into blocks) as a standalone stream.
 
     Blocks are coded on ``threads`` threads (``None``: every core); the bytes do not depend on it.
     ``progress``: a label for a progress bar over the blocks on stderr."""
-    name = codec.codec_id[len(registry.PREFIX):] if codec.codec_id.startswith(registry.PREFIX) else None
-    if name is None or registry.codec_class(name) is not type(codec):
-        raise InvalidConfigError(f"codec {codec.codec_id!r} is not a registered neurocodec codec")
+    _registered_name(codec)  # refused before any block is coded
     array = np.asarray(array)
     if array.ndim < 1 or array.ndim > _MAX_NDIM:
         raise InvalidConfigError(f"expected an array with 1 to {_MAX_NDIM} dimensions, got shape {array.shape}")
@@ -227,24 +233,8 @@ def pack(codec, array: np.ndarray, *, block_rows: int | None = None, extra: byte
     payloads = parallel.map_ordered(lambda start: bytes(codec.encode(array[start:start + rows])),
                                     range(0, array.shape[0], rows), threads, progress)
 
-    config = json.dumps(registry.non_default_config(codec), sort_keys=True, separators=(",", ":")).encode()
-    if config == b"{}":
-        config = b""
-    dtype = array.dtype.str.encode()
-    head = bytearray()
-    head += bytes([len(name)]) + name.encode()
-    head += uvarint_bytes(len(config)) + config
-    head += bytes([len(dtype)]) + dtype
-    head += bytes([array.ndim]) + b"".join(uvarint_bytes(d) for d in array.shape)
-    head += uvarint_bytes(rows) + uvarint_bytes(len(payloads))
-    for payload in payloads:
-        head += uvarint_bytes(len(payload)) + (zlib.crc32(payload) & 0xFFFFFFFF).to_bytes(4, "little")
-    head += uvarint_bytes(len(extra)) + bytes(extra)
-    if len(head) > _MAX_HEADER:
-        raise InvalidConfigError(f"the header would take {len(head)} bytes, above the {_MAX_HEADER}-byte cap "
-                                 "(fewer, larger blocks or less side data)")
-    front = MAGIC + bytes([VERSION]) + uvarint_bytes(len(head)) + bytes(head)
-    return front + (zlib.crc32(front) & 0xFFFFFFFF).to_bytes(4, "little") + b"".join(payloads)
+    blocks = [(len(payload), zlib.crc32(payload)) for payload in payloads]
+    return frame_header(codec, array.dtype, array.shape, rows, blocks, extra) + b"".join(payloads)
 
 
 def read_header(data, *, what: str = "stream") -> Header:
@@ -431,9 +421,7 @@ def frame_header(codec, dtype, shape: tuple, block_rows: int, blocks, extra: byt
     ``blocks`` is a list of ``(payload size, payload crc32)``, one per block of ``block_rows`` rows;
     the layout is :func:`pack`'s, so :func:`read_header` and :func:`unpack` read the result.
     """
-    name = codec.codec_id[len(registry.PREFIX):] if codec.codec_id.startswith(registry.PREFIX) else None
-    if name is None or registry.codec_class(name) is not type(codec):
-        raise InvalidConfigError(f"codec {codec.codec_id!r} is not a registered neurocodec codec")
+    name = _registered_name(codec)
     expected = 0 if shape[0] == 0 else -(-shape[0] // block_rows)
     if len(blocks) != expected:
         raise InvalidConfigError(f"{len(blocks)} blocks of {block_rows} rows cannot hold {shape[0]} rows")

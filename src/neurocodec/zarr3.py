@@ -102,7 +102,9 @@ class NeurocodecZarr3Codec(ArrayBytesCodec):
             raise ValueError(f"{self.codec_name} stores arrays of {self.ndims} dimensions, not shape {shape}")
 
     def compute_encoded_size(self, input_byte_length: int, chunk_spec) -> int:
-        raise NotImplementedError  # variable size, as for every entropy coder
+        # zarr's codec protocol (zarr.abc.codec.BaseCodec): a codec whose output size depends on the
+        # data answers with this exception, as zarr's own Zstd, Gzip and Blosc codecs do
+        raise NotImplementedError(f"{self.codec_name} output size depends on the data (an entropy coder)")
 
     def _decode_sync(self, chunk_bytes, chunk_spec):
         decoded = np.asarray(self._numcodec.decode(chunk_bytes.as_numpy_array()))
