@@ -21,7 +21,6 @@ import mmap
 import os
 import tempfile
 import zlib
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +28,7 @@ import numpy as np
 from .. import container, registry
 from ..entropy.varint import read_uvarint, uvarint_bytes
 from ..errors import CorruptStreamError, InvalidConfigError, NeurocodecError
+from .atomic import atomic_output
 
 SIDECAR_RAW = 2
 #: Elements per block: the container's default (about 8 MB of int16 per block).
@@ -93,27 +93,6 @@ def parse_sidecar(extra: bytes, what: str) -> tuple[bytes, bytes] | None:
     return meta, bytes(extra[pos:])
 
 
-@contextmanager
-def _atomic_output(path: Path):
-    """A binary file that replaces ``path`` only when the block completes (as io.atomic.write_atomic)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; an output gets the permissions any new file gets
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 def _bar(total: int, desc: str, enabled: bool):
     from .._progress import tqdm
 
@@ -171,7 +150,7 @@ def encode_raw(src, dst, *, channels: int | None = None, dtype="int16", codec: s
         bar.update(len(tail))
         header = container.frame_header(codec_obj, sample, (n_rows, channels), rows, blocks, sidecar(meta, tail))
         payloads.seek(0)
-        with _atomic_output(dst) as out:
+        with atomic_output(dst) as out:
             out.write(header)
             while chunk := payloads.read(_COPY_BYTES):
                 out.write(chunk)
@@ -209,7 +188,7 @@ def decode_raw(src, dst, *, progress: bool = False, write_meta: bool = True) -> 
     codec = registry.make_codec(header.codec_name, **header.config)
     total = sum(b.rows for b in header.blocks) * header.shape[1] * sample.itemsize + len(tail)
     written = 0
-    with open(src, "rb") as fin, _atomic_output(dst) as out, _bar(total, f"decode {src.name}", progress) as bar:
+    with open(src, "rb") as fin, atomic_output(dst) as out, _bar(total, f"decode {src.name}", progress) as bar:
         for index, block in enumerate(header.blocks):
             fin.seek(block.offset)
             payload = fin.read(block.size)
@@ -227,6 +206,6 @@ def decode_raw(src, dst, *, progress: bool = False, write_meta: bool = True) -> 
         written += len(tail)
         bar.update(len(tail))
     if meta and write_meta:
-        with _atomic_output(meta_path(dst)) as out:
+        with atomic_output(meta_path(dst)) as out:
             out.write(meta)
     return written
