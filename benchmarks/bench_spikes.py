@@ -22,7 +22,6 @@ import lzma
 import os
 import sys
 import time
-import types
 from functools import partial
 
 import numpy as np
@@ -38,27 +37,12 @@ except ImportError:   # the bench extra is not installed: the zstd column says s
 
 
 def load_sc_neurocore():
-    """sc-neurocore's spike_codec module, or the reason it is unavailable."""
-    try:
-        import sc_neurocore  # noqa: F401
-    except ImportError as exc:
-        return None, f"not installed ({exc})"
-    stub_names = ("sc_neurocore.world_model", "sc_neurocore.world_model.spike_predictor")
-    if not all(name in sys.modules for name in stub_names):
-        world_model = types.ModuleType(stub_names[0])
-        predictor = types.ModuleType(stub_names[1])
+    """sc-neurocore's spike_codec module and its label, or None and the reason it is unavailable."""
+    from neurocodec.fidelity.rd import load_sc_neurocore as load
 
-        def missing(*_args, **_kwargs):
-            raise RuntimeError("sc_neurocore.world_model is missing from the sc-neurocore 3.16 wheel")
-
-        predictor.predict_and_xor_world_model = predictor.xor_and_recover_world_model = missing
-        world_model.spike_predictor = predictor
-        sys.modules.setdefault(stub_names[0], world_model)
-        sys.modules.setdefault(stub_names[1], predictor)
-    try:
-        import sc_neurocore.spike_codec as scn
-    except Exception as exc:  # noqa: BLE001  (any import failure of the peer means "unavailable")
-        return None, f"import failed: {exc!r}"
+    scn, reason = load()
+    if scn is None:
+        return None, reason
     return scn, "sc-neurocore " + getattr(sys.modules["sc_neurocore"], "__version__", "?")
 
 
