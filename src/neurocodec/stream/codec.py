@@ -334,7 +334,7 @@ class StreamEncoder:
                                  sync_packets, min(refit_packets, 65535), kind, lo, hi)
         self._header = self.config.pack()
         self._t = _Tables(self.config)
-        self._kernel = WK.coder(self._t.mixed, False)
+        self._kernel = WK.coder(self._t.mixed, False, bounded=self.config.near > 0)
         c, f = channels, frame_samples
         self._raw_payload = 2 * c * f
         # coded packets never reach the raw size: the buffers stop there and overflow means "send raw"
@@ -469,7 +469,7 @@ class StreamDecoder:
     def __init__(self, header: bytes):
         self.config = StreamConfig.parse(header)
         self._t = _Tables(self.config)
-        self._kernel = WK.coder(self._t.mixed, True)
+        self._kernel = WK.coder(self._t.mixed, True, bounded=self.config.near > 0)
         self._buf = np.zeros(self.config.max_packet, dtype=np.uint8)
         self._expected = 0
         self._in_step = False

@@ -35,7 +35,7 @@ from ..entropy.arith import (
     encode_flush,
     encode_init,
 )
-from ..entropy.bitio import get_bits, put_bits
+from ..entropy.bitio import pack_bits, pack_flush, unpack_bits
 from ..entropy.models import (
     APM_KNOTS,
     SQUASH_TABLE,
@@ -46,6 +46,7 @@ from ..entropy.models import (
     initial_apm,
     mix_dot,
     mix_update,
+    nonneg,
     squash,
     stretch,
 )
@@ -115,33 +116,35 @@ def _code(decode, bit, x1, x2, xc, buf, pos, end, p1):
 
 
 @nb.njit(inline="always", cache=True)
-def _decide(mixed, fit_mixer, decode, bit, x1, x2, xc, buf, pos, end, model, inputs, params, mi, slot, li):
+def _decide(mixed, fit_mixer, decode, bit, x1, x2, xc, buf, pos, end, model, apm, inputs, rates, mi, slot, li):
     """Code one "magnitude <= threshold?" decision: ``mi`` magnitude slot, ``li`` level context.
 
     Mixed: the magnitude counter, stretched and weighted per slot, plus the level bias, refined by
     an APM per slot.  Fast: a logistic model, magnitude value plus level bias, both learned by the
-    coding-cost gradient.
+    coding-cost gradient.  ``rates``: (magnitude rate, APM rate, bias rate).
     """
-    bias_rate = params[P_BIAS_RATE]
+    mag_rate, apm_shift, bias_rate = rates
+    mi = nonneg(MAG_AT + mi)
+    li = nonneg(BIAS_AT + li)
     if mixed:
-        pm = model[MAG_AT + mi]
+        pm = model[mi]
         wb = MIX_AT + N_INPUTS * slot
         inputs[0] = stretch(pm, STRETCH_TABLE)
-        dot = mix_dot(model, wb, inputs, N_INPUTS) + (model[BIAS_AT + li] >> 8)
+        dot = mix_dot(model, wb, inputs, N_INPUTS) + (model[li] >> 8)
         pmix = squash(dot, SQUASH_TABLE)
-        pa, ai, aw = apm_predict(model[APM_AT:], slot, dot)
+        pa, ai, aw = apm_predict(apm, slot, dot)
         bit, x1, x2, xc, pos = _code(decode, bit, x1, x2, xc, buf, pos, end, (pmix + pa) >> 1)
         if fit_mixer:
             mix_update(model, wb, inputs, N_INPUTS, pmix, bit, FIT_MIX_RATE)
-        model[BIAS_AT + li] += (((bit << 16) - pmix) * bias_rate) >> 8
-        apm_update(model[APM_AT:], ai, aw, bit, params[P_APM_SHIFT])
-        model[MAG_AT + mi] = adapt(pm, bit, params[P_MAG_RATE])
+        model[li] += (((bit << 16) - pmix) * bias_rate) >> 8
+        apm_update(apm, ai, aw, bit, apm_shift)
+        model[mi] = adapt(pm, bit, mag_rate)
     else:
-        p = squash((model[MAG_AT + mi] + model[BIAS_AT + li]) >> 8, SQUASH_TABLE)
+        p = squash((model[mi] + model[li]) >> 8, SQUASH_TABLE)
         bit, x1, x2, xc, pos = _code(decode, bit, x1, x2, xc, buf, pos, end, p)
         err = (bit << 16) - p
-        model[BIAS_AT + li] += (err * bias_rate) >> 8
-        model[MAG_AT + mi] += (err * params[P_MAG_RATE]) >> 8
+        model[li] += (err * bias_rate) >> 8
+        model[mi] += (err * mag_rate) >> 8
     return bit, x1, x2, xc, pos
 
 
@@ -153,11 +156,12 @@ def new_state(n_ch: int, max_order: int) -> np.ndarray:
 
 
 @functools.cache
-def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
+def coder(mixed: bool, decode: bool, fit_mixer: bool = False, bounded: bool = False):
     """The kernel that encodes (or decodes) with the mixed models (``max``) or the fast ones.
 
     The switches are compile-time constants of each kernel, so the hot loop carries no tests of
-    them.  ``fit_mixer`` lets the mixer weights learn: what benchmarks/crossval_waveform.py fits
+    them: ``bounded`` kernels code near-lossless series, the others only ``near = 0`` (they return
+    ``STATUS_OUT_OF_RANGE`` for any other), and leave the quantiser's arithmetic out of the loop.  ``fit_mixer`` lets the mixer weights learn: what benchmarks/crossval_waveform.py fits
     priors with (a codec never does: weights fitted offline code short recordings better).
     The kernel releases the GIL, so threads can code independent payloads side by side.
     """
@@ -181,8 +185,14 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
         gets ``STATUS_OUT_OF_RANGE``.
         """
         n_ch, n_t = levels.shape
+        if not bounded:
+            if near != 0:
+                return start, 0, STATUS_OUT_OF_RANGE
+            near = 0
         smooth = params[P_SMOOTH]
         group_base = params[P_GROUP]
+        rates = (params[P_MAG_RATE], params[P_APM_SHIFT], params[P_BIAS_RATE])
+        apm = model[APM_AT:]  # one view for the whole call, not one a decision
         step = 2 * near + 1
         inputs = np.zeros(N_INPUTS, dtype=np.int64)
         inputs[N_INPUTS - 1] = 256
@@ -193,7 +203,10 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
             xc = 0
             pos = start
 
+        # raw bits through an accumulator: byte position, pending bits, how many
         rpos = 0
+        racc = 0
+        rcount = 0
         max_order = coefs.shape[1]
         # a window of the history, slid when full: memory stays small whatever the series length
         hist = np.empty(HISTORY_WINDOW + max_order, dtype=np.int64)
@@ -213,13 +226,16 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
             for t in range(n_t):
                 if decode and pos > end:
                     # the payload ran out: stop now, not after the samples it claims to hold
-                    return pos, rpos, STATUS_TRUNCATED
+                    return pos, 8 * rpos - rcount, STATUS_TRUNCATED
                 if h == hist.shape[0]:
                     hist[:max_order] = hist[h - max_order:h]
                     h = max_order
                 acc = half
-                for i in range(order):
-                    acc += cf[i] * hist[h - 1 - i]
+                if order == 1:
+                    acc += cf[0] * hist[nonneg(h - 1)]  # the fast preset's order: no loop
+                else:
+                    for i in range(order):
+                        acc += cf[i] * hist[nonneg(h - 1 - i)]
                 pred = mu + (acc >> shift)
                 if pred < lo_c:
                     pred = lo_c
@@ -246,7 +262,7 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
                         bit = 1 if target == 0 else 0
                     li = (pred & (LEVEL_CONTEXTS - 1)) * 3
                     bit, x1, x2, xc, pos = _decide(mixed, fit_mixer, decode, bit, x1, x2, xc, buf, pos, end,
-                                                   model, inputs, params, mrow, 0, li)
+                                                   model, apm, inputs, rates, mrow, 0, li)
                 r = 0
                 if not bit:
                     # the group size: one level (plain unary) for max; for fast it grows with the recent
@@ -267,7 +283,7 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
                     elif decode:
                         # the encoder writes these bits after the groups; the raw stream has no other use
                         # between the two points, so the decoder may read them first
-                        value, rpos = get_bits(raw, rpos, n_raw)
+                        value, rpos, racc, rcount = unpack_bits(raw, rpos, racc, rcount, n_raw)
                         offset = value & ((1 << g) - 1)
                         if not forced:
                             neg = value >> g
@@ -287,7 +303,7 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
                             bit = 1 if m <= top else 0
                         li = ((pred + s * (top * step + near)) & (LEVEL_CONTEXTS - 1)) * 3 + direction
                         bit, x1, x2, xc, pos = _decide(mixed, fit_mixer, decode, bit, x1, x2, xc, buf, pos, end,
-                                                       model, inputs, params, mrow + j, j, li)
+                                                       model, apm, inputs, rates, mrow + j, j, li)
                         if bit:
                             b = top
                             break
@@ -306,7 +322,7 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
                                 break
                             nbits += 1
                             if nbits >= ESCAPE_BITS:
-                                return pos, rpos, STATUS_OUT_OF_RANGE
+                                return pos, 8 * rpos - rcount, STATUS_OUT_OF_RANGE
                         value = 1
                         for i in range(nbits - 1, -1, -1):
                             if not decode:
@@ -318,30 +334,35 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
                     if decode:
                         a += offset
                         if a > b or a > m_max:
-                            return pos, rpos, STATUS_OUT_OF_RANGE
+                            return pos, 8 * rpos - rcount, STATUS_OUT_OF_RANGE
                     elif n_raw:
-                        rpos = put_bits(raw, rpos, ((neg << g) | (m - a)) if not forced else m - a, n_raw)
+                        rpos, racc, rcount = pack_bits(raw, rpos, racc, rcount,
+                                                       ((neg << g) | (m - a)) if not forced else m - a, n_raw)
                         a = m
                     r = s * a
                     prev_neg = 1 + neg
                 else:
                     prev_neg = 0
-                x = pred + r * step
+                # the encoder knows the sample: taking it from the input, not from the decisions, lets
+                # the next sample's prediction start while this one's bits are still being coded
+                x = lv[t] if not decode and not near else pred + r * step
                 if near:
                     # a step past the range's edge reconstructs on the edge, still within near of the sample
                     x = min(max(x, lo_c), hi_c)
                     lv[t] = x
                 elif decode:
                     lv[t] = x
+                if not decode and not near:
+                    r = target
                 avg += (((r if r >= 0 else -r) << 4) - avg) >> smooth
                 hist[h] = x - mu
                 h += 1
             state[ch, :max_order] = hist[h - max_order:h]
             state[ch, max_order + STATE_AVG] = avg
             state[ch, max_order + STATE_NEG] = prev_neg
-        if not decode:
-            pos = encode_flush(x1, x2, buf, pos)
-        return pos, rpos, STATUS_OK
+        if decode:
+            return pos, 8 * rpos - rcount, STATUS_OK
+        return encode_flush(x1, x2, buf, pos), pack_flush(raw, rpos, racc, rcount), STATUS_OK
 
     return code_levels
 

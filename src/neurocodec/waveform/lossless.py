@@ -243,7 +243,7 @@ class WaveformCodec(Codec):
                 head += varint.encode([zigzag(int(v)) for v in coefs[c, :n]])
         params = np.array(PARAM_SETS[set_id], dtype=np.int64)
         mixed = bool(params[K.P_MIXED])
-        kernel = K.coder(mixed, False, fit)
+        kernel = K.coder(mixed, False, fit, bounded=near > 0)
         if prior is None:
             prior = prior_for(set_id, near)
         # sized for the implant's data (~5 coded and ~3 raw bits a sample); anything that does not fit
@@ -355,7 +355,7 @@ class WaveformCodec(Codec):
             raw = data[pos : pos + int(raw_bytes)]
             pos += int(raw_bytes)
         series = np.empty((n_ch, n_t), dtype=np.int64)
-        kernel = K.coder(mixed, True)
+        kernel = K.coder(mixed, True, bounded=near > 0)
         end, raw_bits, status = kernel(series, lo, hi, coefs, orders, shifts, means, near, prior_for(set_id, near).copy(),
                                        params, data, pos, size, raw, K.new_state(n_ch, MAX_ORDER))
         if end > size or status == K.STATUS_TRUNCATED:
