@@ -625,15 +625,17 @@ class StreamDecoder:
         start = pos + 4
         if m > end - start:
             raise CorruptStreamError(f"coded length {m} overruns the payload")
-        raw = buf[start + m:end]
-        if t.mixed and raw.size:
+        n_raw = end - start - m
+        if t.mixed and n_raw:
             raise CorruptStreamError("raw bits in a packet of a parameter set without them")
+        raw = np.zeros(n_raw + 1, dtype=np.uint8)  # the coder's raw-bit reader reads its zero last byte past the end
+        raw[:n_raw] = buf[start + m:end]
         stop, raw_bits, status = self._kernel(t.levels, t.lo, t.hi, t.coefs, t.orders, t.shifts, t.means, cfg.near,
                                               t.model, t.params, buf, start, start + m, raw, t.state)
         if status != WK.STATUS_OK or stop != start + m:
             raise CorruptStreamError("coded levels do not decode to the packet's length")
-        if raw_bits > 8 * raw.size or raw_bits <= 8 * raw.size - 8:
-            raise CorruptStreamError(f"decoder used {raw_bits} raw bits of {raw.size} bytes")
+        if raw_bits > 8 * n_raw or raw_bits <= 8 * n_raw - 8:
+            raise CorruptStreamError(f"decoder used {raw_bits} raw bits of {n_raw} bytes")
         out = np.empty((cfg.frame_samples, c), dtype=np.int16)
         K.frame_samples(t.levels, t.values, out)
         return out

@@ -347,12 +347,13 @@ class WaveformCodec(Codec):
                     raise CorruptStreamError(f"channel {c}: LPC coefficient out of range")
             orders[c] = lpc_order
         mixed = bool(params[K.P_MIXED])
-        raw = np.zeros(0, dtype=np.uint8)
+        raw = np.zeros(1, dtype=np.uint8)  # the coder's raw-bit reader reads its zero last byte past the end
         if not mixed:
             (raw_bytes,), pos = read_varints(data, pos, 1)
             if raw_bytes > size - pos:
                 raise TruncatedStreamError(f"raw bit stream of {raw_bytes} bytes overruns the payload")
-            raw = data[pos : pos + int(raw_bytes)]
+            raw = np.zeros(int(raw_bytes) + 1, dtype=np.uint8)
+            raw[:-1] = data[pos : pos + int(raw_bytes)]
             pos += int(raw_bytes)
         series = np.empty((n_ch, n_t), dtype=np.int64)
         kernel = K.coder(mixed, True, bounded=near > 0)
@@ -362,8 +363,9 @@ class WaveformCodec(Codec):
             raise TruncatedStreamError(f"waveform payload truncated: decoder needed more than its {size} bytes")
         if status != K.STATUS_OK:
             raise CorruptStreamError("coded levels decode to values outside the level range")
-        if raw_bits > 8 * raw.size or raw_bits <= 8 * raw.size - 8:
-            raise CorruptStreamError(f"decoder used {raw_bits} raw bits of a {raw.size}-byte raw stream")
+        raw_size = raw.size - 1
+        if raw_bits > 8 * raw_size or raw_bits <= 8 * raw_size - 8:
+            raise CorruptStreamError(f"decoder used {raw_bits} raw bits of a {raw_size}-byte raw stream")
         _check_tail(data, end, flags)
         for c in range(1, n_ch):
             if lo[c] < 0:
