@@ -156,17 +156,20 @@ def new_state(n_ch: int, max_order: int) -> np.ndarray:
 
 
 @functools.cache
-def coder(mixed: bool, decode: bool, fit_mixer: bool = False, bounded: bool = False):
+def coder(mixed: bool, decode: bool, fit_mixer: bool = False, bounded: bool = False, cached: bool = True):
     """The kernel that encodes (or decodes) with the mixed models (``max``) or the fast ones.
 
     The switches are compile-time constants of each kernel, so the hot loop carries no tests of
     them: ``bounded`` kernels code near-lossless series, the others only ``near = 0`` (they return
-    ``STATUS_OUT_OF_RANGE`` for any other), and leave the quantiser's arithmetic out of the loop.  ``fit_mixer`` lets the mixer weights learn: what benchmarks/crossval_waveform.py fits
+    ``STATUS_OUT_OF_RANGE`` for any other), and leave the quantiser's arithmetic out of the loop.
+    ``cached=False`` compiles afresh instead of loading numba's on-disk cache: what the
+    ahead-of-time build needs, since kernels cached by different processes may carry the same
+    symbol name (these closures share one), and linked into one library one would replace another.  ``fit_mixer`` lets the mixer weights learn: what benchmarks/crossval_waveform.py fits
     priors with (a codec never does: weights fitted offline code short recordings better).
     The kernel releases the GIL, so threads can code independent payloads side by side.
     """
 
-    @nb.njit(cache=True, nogil=True)
+    @nb.njit(cache=cached, nogil=True)
     def code_levels(levels, lo, hi, coefs, orders, shifts, means, near, model, params, buf, start, end, raw,
                     state):
         """Encode or decode the level series ``levels[c, :]`` of every channel, channel after channel.
@@ -211,7 +214,10 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False, bounded: bool = Fa
         # a window of the history, slid when full: memory stays small whatever the series length
         hist = np.empty(HISTORY_WINDOW + max_order, dtype=np.int64)
         for ch in range(n_ch):
-            hist[:max_order] = state[ch, :max_order]
+            # element loops, not slices: a slice is an array view numba reference-counts, per channel
+            # (the stream codes 1024 channels of 20 samples a packet)
+            for i in range(max_order):
+                hist[i] = state[ch, i]
             h = max_order
             avg = state[ch, max_order + STATE_AVG]
             prev_neg = state[ch, max_order + STATE_NEG]
@@ -220,22 +226,21 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False, bounded: bool = Fa
             mu = means[ch]
             lo_c = lo[ch]
             hi_c = hi[ch]
-            cf = coefs[ch]
-            lv = levels[ch]
             half = (1 << shift) >> 1
             for t in range(n_t):
                 if decode and pos > end:
                     # the payload ran out: stop now, not after the samples it claims to hold
                     return pos, 8 * rpos - rcount, STATUS_TRUNCATED
                 if h == hist.shape[0]:
-                    hist[:max_order] = hist[h - max_order:h]
+                    for i in range(max_order):
+                        hist[i] = hist[h - max_order + i]
                     h = max_order
                 acc = half
                 if order == 1:
-                    acc += cf[0] * hist[nonneg(h - 1)]  # the fast preset's order: no loop
+                    acc += coefs[ch, 0] * hist[nonneg(h - 1)]  # the fast preset's order: no loop
                 else:
                     for i in range(order):
-                        acc += cf[i] * hist[nonneg(h - 1 - i)]
+                        acc += coefs[ch, i] * hist[nonneg(h - 1 - i)]
                 pred = mu + (acc >> shift)
                 if pred < lo_c:
                     pred = lo_c
@@ -250,7 +255,7 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False, bounded: bool = Fa
                     down = pred - lo_c
                 target = 0
                 if not decode:
-                    target = lv[t] - pred
+                    target = levels[ch, t] - pred
                     if near:
                         target = (target + near) // step if target >= 0 else -((near - target) // step)
                 mb = MAG_BUCKET_TABLE[min(avg, 4095)]
@@ -345,19 +350,20 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False, bounded: bool = Fa
                     prev_neg = 0
                 # the encoder knows the sample: taking it from the input, not from the decisions, lets
                 # the next sample's prediction start while this one's bits are still being coded
-                x = lv[t] if not decode and not near else pred + r * step
+                x = levels[ch, t] if not decode and not near else pred + r * step
                 if near:
                     # a step past the range's edge reconstructs on the edge, still within near of the sample
                     x = min(max(x, lo_c), hi_c)
-                    lv[t] = x
+                    levels[ch, t] = x
                 elif decode:
-                    lv[t] = x
+                    levels[ch, t] = x
                 if not decode and not near:
                     r = target
                 avg += (((r if r >= 0 else -r) << 4) - avg) >> smooth
                 hist[h] = x - mu
                 h += 1
-            state[ch, :max_order] = hist[h - max_order:h]
+            for i in range(max_order):
+                state[ch, i] = hist[h - max_order + i]
             state[ch, max_order + STATE_AVG] = avg
             state[ch, max_order + STATE_NEG] = prev_neg
         if decode:
