@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 import neurocodec
+from neurocodec import hybrid
 from neurocodec.fidelity import ground_truth_accuracy, rd
 from neurocodec.hybrid import detect
 
@@ -69,11 +70,22 @@ def run_rd(args) -> None:
         rd.plot(rows, out / "bench_lossy.png")
 
 
+def _rung(data) -> str:
+    """The bounds and windows a one-block hybrid stream states (what rate control chose)."""
+    d = hybrid.describe(data)["blocks"][0]
+    if "snippet_near" not in d:
+        return d["mode"]
+    return ("win {}/{}/{} k={} taper k={} bg {}/{}".format(*d["snippet_samples"], d["snippet_near"], d["taper_near"],
+                                                          d["background_factor"], d["background_near"]))
+
+
 def run_ground_truth(args) -> None:
     from spikeinterface.core import generate_ground_truth_recording
 
     rate = 20000.0
     worst = {m: 0.0 for m in GT_MODES}
+    ratios = {m: [] for m in GT_MODES}
+    report = []
     for seed in range(args.seeds):
         rec, sorting = generate_ground_truth_recording(durations=[args.seconds], sampling_frequency=rate,
                                                        num_channels=args.channels, num_units=args.units, seed=seed)
@@ -83,24 +95,36 @@ def run_ground_truth(args) -> None:
         x = np.clip(np.round(traces * scale), -32768, 32767).astype(np.int16)
         base = ground_truth_accuracy(x, sorting, rate)
         print(f"seed {seed}: {args.units} units, {args.channels} channels, {args.seconds:g} s; "
-              f"original accuracy {np.round(list(base['accuracy'].values()), 3).tolist()}")
+              f"original accuracy {np.round(list(base['accuracy'].values()), 4).tolist()}")
+        entry = {"seed": seed, "original": base["accuracy"], "modes": {}}
         for name, config in GT_MODES.items():
             data = neurocodec.compress(x, codec="hybrid", sample_rate=int(rate), **config)
             y = neurocodec.decompress(data)
             acc = ground_truth_accuracy(y, sorting, rate, sigma=base["sigma"], channels=base["channels"])
             diffs = [abs(acc["accuracy"][u] - a) for u, a in base["accuracy"].items()]
             worst[name] = max(worst[name], max(diffs))
-            print(f"  {name:<22} ratio {x.nbytes / len(data):8.2f}  max |accuracy - original's| {max(diffs):.4f}")
+            ratios[name].append(x.nbytes / len(data))
+            entry["modes"][name] = {"ratio": x.nbytes / len(data), "rung": _rung(data), "accuracy": acc["accuracy"]}
+            print(f"  {name:<22} ratio {x.nbytes / len(data):8.2f}  max |accuracy - original's| {max(diffs):.4f}"
+                  f"  ({_rung(data)})")
+        report.append(entry)
     print("worst per-unit accuracy change over all seeds (bar: <= 0.02):")
     for name, w in worst.items():
-        print(f"  {name:<22} {w:.4f}  {'MET' if w <= 0.02 else 'not met'}")
+        print(f"  {name:<22} ratios {' / '.join(f'{r:.2f}' for r in ratios[name])}  {w:.4f}  "
+              f"{'MET' if w <= 0.02 else 'not met'}")
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "bench_lossy_ground_truth.json").write_text(json.dumps(
+            {"seeds": args.seeds, "seconds": args.seconds, "channels": args.channels, "units": args.units,
+             "worst": worst, "runs": report}, indent=1))
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", help="folder of .wav recordings (rate-distortion study)")
     p.add_argument("--limit", type=int, help="about this many files, evenly spaced")
-    p.add_argument("--out", help="directory for bench_lossy.json and .png")
+    p.add_argument("--out", help="directory for bench_lossy.json and .png (bench_lossy_ground_truth.json)")
     p.add_argument("--ground-truth", action="store_true", help="SpikeInterface ground-truth check")
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--seconds", type=float, default=20.0)

@@ -64,15 +64,25 @@ SHAPE_CENTRE = 8
 
 #: Rate control's ladder, most faithful first: (snippet_before, snippet_after, taper, snippet_near,
 #: taper_near, background_factor, background_near), windows in samples at 19531 Hz (scaled to the
-#: codec's rate).  Each rung is no finer than the one before it in any field, so payloads shrink down
-#: the ladder; rate control takes the first rung whose actual encode meets the budget.  The rungs are
-#: the Pareto front of pooled spike SNR at matched spikes against pooled ratio, among settings of
-#: spike F1 >= 0.98, measured on the Neuralink dev recordings (docs/lossy.md, "Rate control").
+#: codec's rate).  Measured, not modelled, by ``python benchmarks/bench_lossy.py --ladder --data
+#: ../shared/data/neuralink-dev``: it encodes a grid of settings on every 5th dev recording and keeps
+#: the Pareto front of pooled spike SNR at matched spikes against pooled ratio among the settings of
+#: pooled spike F1 >= 0.98, continued to coarser settings among those of F1 >= 0.97 and SNR >= 17 dB
+#: (below that floor rate control would trade spikes for bytes; a block the last rung cannot bring
+#: to its target keeps that rung and misses the target).
 LADDER = (
-    (30, 45, 20, 0, 2, 8, 0), (30, 45, 20, 0, 2, 16, 0), (30, 45, 20, 0, 2, 16, 1), (30, 45, 20, 0, 2, 24, 1),
-    (30, 45, 20, 0, 2, 32, 1), (30, 45, 20, 0, 2, 48, 2), (30, 45, 20, 0, 2, 64, 2), (30, 45, 20, 0, 2, 96, 3),
-    (30, 45, 20, 0, 2, 128, 4), (30, 45, 20, 1, 2, 128, 4), (24, 36, 16, 1, 2, 128, 4), (24, 36, 16, 2, 2, 128, 4),
-    (24, 36, 16, 3, 3, 128, 4), (20, 30, 16, 3, 3, 128, 4),
+    (36, 54, 40, 0, 2, 4, 0), (36, 54, 64, 0, 2, 8, 0), (36, 54, 40, 0, 2, 8, 0), (36, 54, 40, 0, 2, 12, 0),
+    (36, 54, 40, 0, 2, 12, 1), (36, 54, 64, 0, 2, 16, 1), (36, 54, 40, 0, 2, 16, 1), (36, 54, 40, 0, 4, 16, 1),
+    (36, 54, 40, 0, 8, 16, 1), (30, 45, 40, 0, 4, 16, 1), (36, 54, 40, 0, 2, 24, 1), (30, 45, 40, 0, 8, 16, 1),
+    (30, 45, 20, 0, 2, 16, 1), (30, 45, 20, 0, 4, 16, 1), (30, 45, 64, 0, 2, 32, 1), (36, 54, 40, 0, 2, 32, 1),
+    (30, 45, 64, 0, 4, 32, 1), (36, 54, 40, 0, 4, 32, 1), (36, 54, 40, 0, 8, 32, 1), (30, 45, 64, 0, 8, 32, 1),
+    (30, 45, 64, 0, 4, 64, 2), (36, 54, 40, 0, 4, 64, 2), (36, 54, 40, 0, 8, 64, 2), (30, 45, 64, 0, 8, 64, 2),
+    (30, 45, 64, 0, 8, 128, 4), (30, 45, 40, 0, 4, 128, 4), (30, 45, 40, 0, 8, 128, 4), (30, 45, 20, 0, 2, 128, 4),
+    (30, 45, 20, 0, 4, 128, 4), (30, 45, 64, 1, 8, 128, 4), (30, 45, 40, 1, 4, 128, 4), (30, 45, 40, 1, 8, 128, 4),
+    (24, 36, 32, 1, 8, 64, 2), (24, 36, 32, 1, 4, 128, 4), (24, 36, 32, 1, 8, 128, 4), (24, 36, 16, 1, 4, 128, 4),
+    (24, 36, 16, 1, 8, 128, 4), (24, 36, 32, 2, 8, 256, 8), (24, 36, 16, 2, 4, 128, 4), (24, 36, 16, 2, 8, 128, 4),
+    (24, 36, 16, 3, 8, 128, 4), (20, 30, 32, 3, 8, 256, 8), (24, 36, 16, 3, 8, 256, 8), (24, 36, 16, 4, 8, 256, 8),
+    (20, 30, 16, 4, 8, 256, 8),
 )
 LADDER_RATE = 19531
 #: Bytes the rate control leaves for the container's framing of a one-block stream (its header,
@@ -123,9 +133,11 @@ class HybridCodec(Codec):
         One background point every ``background_factor`` samples, each within
         ``background_near`` levels (+1/2 for rounding) of the low-passed signal.
     target_ratio, target_bits_per_sample : float, optional
-        Rate control: pick snippet_near and the background setting from :data:`SNIPPET_NEARS` and
-        :data:`BACKGROUNDS` (least modelled spike-band error first) so each payload reaches this
-        ratio (16-bit samples / payload bytes) or size.  Overrides the three quantiser parameters.
+        Rate control: each payload (each container block) is encoded at the most faithful rung of
+        :data:`LADDER` (windows, snippet, taper and background quantisers) whose actual encode
+        reaches this ratio (16-bit samples / payload bytes, less :data:`FRAMING_RESERVE`) or size;
+        a block that even the coarsest rung cannot bring to the target gets the coarsest rung.
+        Overrides the window and quantiser parameters (the payload states the ones it used).
     events_only : bool
         Keep only trough times, channels and quantised trough amplitudes (``amplitude_step``
         levels); the decoder draws a fixed spike shape at each event on a flat baseline.
