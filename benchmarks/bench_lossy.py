@@ -15,6 +15,7 @@ from the original) between the original and each reconstruction.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import time
@@ -68,6 +69,76 @@ def run_rd(args) -> None:
         (out / "bench_lossy.json").write_text(json.dumps({"files": len(files), "data_sha256": rd.data_hash(files),
                                                          "rows": rows}, indent=1, default=str))
         rd.plot(rows, out / "bench_lossy.png")
+
+
+def ladder_grid() -> list[tuple[int, ...]]:
+    """The settings ``--ladder`` measures, as (before, after, taper, snippet_near, taper_near, factor, bg near)."""
+    grid = []
+
+    def add(windows, nears, tapers, backgrounds):
+        for w, k, tn, (f, b) in itertools.product(windows, nears, tapers, backgrounds):
+            if (*w, k, tn, f, b) not in grid:
+                grid.append((*w, k, tn, f, b))
+
+    add([(30, 45, 20), (30, 45, 40), (24, 36, 32)], [0], [2, 4], [(8, 0), (16, 1), (32, 1), (64, 2), (128, 4)])
+    add([(30, 45, 40), (24, 36, 32), (24, 36, 16)], [1], [4, 8], [(32, 1), (64, 2), (128, 4)])
+    add([(24, 36, 32), (24, 36, 16), (20, 30, 16)], [2], [4, 8], [(64, 2), (128, 4)])
+    add([(24, 36, 16), (20, 30, 16), (16, 24, 12)], [3, 4], [8], [(128, 4), (256, 8)])
+    add([(16, 24, 12), (12, 18, 8)], [6, 8], [12], [(256, 8), (512, 16)])
+    add([(30, 45, 64), (36, 54, 40), (30, 45, 40)], [0], [2, 4, 8], [(16, 1), (32, 1), (64, 2), (128, 4)])
+    add([(30, 45, 64)], [1], [4, 8], [(128, 4)])
+    add([(30, 45, 64), (36, 54, 40)], [0], [2], [(8, 0)])
+    add([(36, 54, 40)], [0], [2], [(4, 0), (12, 0), (12, 1), (24, 1)])
+    add([(36, 54, 64)], [0], [2], [(8, 0), (16, 1)])
+    add([(24, 36, 32), (30, 45, 40)], [3], [8], [(128, 4)])
+    add([(24, 36, 40), (20, 30, 32)], [3], [8], [(256, 8)])
+    add([(20, 30, 32)], [4], [8], [(256, 8)])
+    add([(24, 36, 32)], [4], [12], [(256, 8)])
+    add([(24, 36, 32)], [2], [8], [(256, 8)])
+    add([(30, 45, 40)], [2], [8], [(128, 4)])
+    return grid
+
+
+def run_ladder(args) -> None:
+    """Measure :func:`ladder_grid` on every 5th recording and print the ladder rule's rungs (HybridCodec.LADDER)."""
+    from neurocodec.fidelity import compare
+    from neurocodec.hybrid.codec import LADDER, HybridCodec
+    from neurocodec.io import wav
+
+    files = rd.wav_files(args.data)[2::5]
+    grid = ladder_grid()
+    tallies = {g: np.zeros(6) for g in grid}  # raw bytes, stream bytes, tp, fp + fn, spike energy, error energy
+    t0 = time.process_time()
+    for n, f in enumerate(files):
+        x = wav.read(f).samples
+        for g in grid:
+            before, after, taper, near, taper_near, factor, bnear = g
+            codec = HybridCodec(snippet_before=before, snippet_after=after, taper=taper, snippet_near=near,
+                                taper_near=taper_near, background_factor=factor, background_near=bnear)
+            payload = codec.encode(x)
+            r = compare(x, codec.decode(payload), 19531)
+            # + 59: the container header of a one-block rate-controlled stream, the framing rate control serves
+            tallies[g] += (x.nbytes, len(payload) + 59, r["tp"], r["fp"] + r["fn"], r["spike_energy"],
+                           r["spike_error_energy"])
+        print(f"{n + 1}/{len(files)} {f.name} {time.process_time() - t0:.0f} s CPU", file=sys.stderr)
+    pooled = {g: (t[0] / t[1], 2 * t[2] / (2 * t[2] + t[3]), 10 * np.log10(t[4] / t[5])) for g, t in tallies.items()}
+
+    def front(candidates):
+        out, best = [], 0.0
+        for g in sorted(candidates, key=lambda g: (-pooled[g][2], -pooled[g][0])):
+            if pooled[g][0] > best:
+                out.append(g)
+                best = pooled[g][0]
+        return out
+
+    ladder = front([g for g in grid if pooled[g][1] >= 0.98])
+    last = pooled[ladder[-1]][0]
+    ladder += front([g for g in grid if pooled[g][0] > last and pooled[g][1] >= 0.97 and pooled[g][2] >= 17])
+    print(f"{len(files)} files (every 5th of {args.data}), {len(grid)} settings; the ladder, most faithful first:")
+    for g in ladder:
+        print(f"  {g}  ratio {pooled[g][0]:7.2f}  F1 {pooled[g][1]:.4f}  spike SNR {pooled[g][2]:6.2f} dB")
+    print("matches neurocodec.hybrid.codec.LADDER" if tuple(ladder) == tuple(LADDER) else
+          "DIFFERS from neurocodec.hybrid.codec.LADDER")
 
 
 def _rung(data) -> str:
@@ -126,6 +197,7 @@ def main(argv=None) -> int:
     p.add_argument("--limit", type=int, help="about this many files, evenly spaced")
     p.add_argument("--out", help="directory for bench_lossy.json and .png (bench_lossy_ground_truth.json)")
     p.add_argument("--ground-truth", action="store_true", help="SpikeInterface ground-truth check")
+    p.add_argument("--ladder", action="store_true", help="with --data: measure the rate-control ladder (~15 min)")
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--seconds", type=float, default=20.0)
     p.add_argument("--channels", type=int, default=8)
@@ -133,7 +205,11 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if not args.data and not args.ground_truth:
         p.error("give --data DIR and/or --ground-truth")
-    if args.data:
+    if args.ladder:
+        if not args.data:
+            p.error("--ladder needs --data DIR")
+        run_ladder(args)
+    elif args.data:
         run_rd(args)
     if args.ground_truth:
         try:
