@@ -34,6 +34,9 @@ GT_MODES = {
     "hybrid k=0 bg 32/1": dict(snippet_near=0, background_factor=32, background_near=1),
     "hybrid k=1 bg 64/2": dict(snippet_near=1, background_factor=64, background_near=2),
     "hybrid k=2 bg 128/4": dict(snippet_near=2, background_factor=128, background_near=4),
+    **{f"hybrid {b}/{a}/{t} k={k}/{tk} bg {f}/{n}": dict(snippet_before=b, snippet_after=a, taper=t, snippet_near=k,
+                                                        taper_near=tk, background_factor=f, background_near=n)
+       for b, a, t, k, tk, f, n in rd.HYBRID_RUNGS},
     "events-only": dict(events_only=True),
 }
 

@@ -26,6 +26,9 @@ NEAR_LEVELS = tuple(range(9))
 HYBRID_TARGETS = (24, 60, 100)
 #: Fixed hybrid settings (snippet_near, background_factor, background_near): no per-block rate control.
 HYBRID_FIXED = ((0, 16, 1), (0, 32, 1), (1, 64, 2), (2, 128, 4))
+#: Fixed rungs of the rate-control ladder (before, after, taper, snippet_near, taper_near, factor,
+#: background_near; neurocodec.hybrid.codec.LADDER): wide windows and tapers, exact snippets.
+HYBRID_RUNGS = ((36, 54, 40, 0, 2, 16, 1), (30, 45, 40, 0, 8, 128, 4))
 WAVPACK_BPS = (2.25, 3.0, 4.0, 5.0, 6.0)
 
 
@@ -135,9 +138,8 @@ def _scn_mode():
     return Mode("sc-neurocore WaveformCodec", "sc-neurocore", run, "ratio only: it has no decoder")
 
 
-def default_modes(*, near=NEAR_LEVELS, targets=HYBRID_TARGETS, fixed=HYBRID_FIXED, wavpack=WAVPACK_BPS,
-                  sample_rate=19531,
-                  baselines=True) -> list[Mode]:
+def default_modes(*, near=NEAR_LEVELS, targets=HYBRID_TARGETS, fixed=HYBRID_FIXED, rungs=HYBRID_RUNGS,
+                  wavpack=WAVPACK_BPS, sample_rate=19531, baselines=True) -> list[Mode]:
     """The rungs of the ladder, in order (baselines last)."""
     modes = _near_modes(near)
     for t in targets:
@@ -147,6 +149,11 @@ def default_modes(*, near=NEAR_LEVELS, targets=HYBRID_TARGETS, fixed=HYBRID_FIXE
         modes.append(_neurocodec_mode(f"hybrid k={k} bg {factor}/{bnear}", "hybrid-fixed", "hybrid",
                                       "fixed bounds", snippet_near=k, background_factor=factor,
                                       background_near=bnear, sample_rate=sample_rate))
+    for before, after, taper, k, tk, factor, bnear in rungs:
+        modes.append(_neurocodec_mode(f"hybrid {before}/{after}/{taper} k={k}/{tk} bg {factor}/{bnear}",
+                                      "hybrid-fixed", "hybrid", "fixed ladder rung", snippet_before=before,
+                                      snippet_after=after, taper=taper, snippet_near=k, taper_near=tk,
+                                      background_factor=factor, background_near=bnear, sample_rate=sample_rate))
     modes.append(_neurocodec_mode("events-only", "events", "hybrid", "times, channels, trough amplitudes",
                                   events_only=True, sample_rate=sample_rate))
     if baselines:
