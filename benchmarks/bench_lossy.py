@@ -105,15 +105,19 @@ def ladder_grid() -> list[tuple[int, ...]]:
 def run_ladder(args) -> None:
     """Measure :func:`ladder_grid` on every 5th recording and print the ladder rule's rungs (HybridCodec.LADDER)."""
     from neurocodec.fidelity import compare
-    from neurocodec.hybrid.codec import LADDER, HybridCodec
+    from neurocodec.hybrid.codec import FRAMING_RESERVE, LADDER, HybridCodec
     from neurocodec.io import wav
 
     files = rd.wav_files(args.data)[2::5]
+    if args.limit:  # a quick look; the ladder is made from all of them
+        files = files[:args.limit]
     grid = ladder_grid()
-    tallies = {g: np.zeros(6) for g in grid}  # raw bytes, stream bytes, tp, fp + fn, spike energy, error energy
+    # per file and setting: raw bytes, stream bytes, tp, fp + fn, spike energy, spike error energy
+    per_file = []
     t0 = time.process_time()
     for n, f in enumerate(files):
         x = wav.read(f).samples
+        rows = {}
         for g in grid:
             before, after, taper, near, taper_near, factor, bnear = g
             codec = HybridCodec(snippet_before=before, snippet_after=after, taper=taper, snippet_near=near,
@@ -121,28 +125,71 @@ def run_ladder(args) -> None:
             payload = codec.encode(x)
             r = compare(x, codec.decode(payload), 19531)
             # + 59: the container header of a one-block rate-controlled stream, the framing rate control serves
-            tallies[g] += (x.nbytes, len(payload) + 59, r["tp"], r["fp"] + r["fn"], r["spike_energy"],
-                           r["spike_error_energy"])
+            rows[g] = np.array([x.nbytes, len(payload) + 59, r["tp"], r["fp"] + r["fn"], r["spike_energy"],
+                                r["spike_error_energy"]])
+        per_file.append(rows)
         print(f"{n + 1}/{len(files)} {f.name} {time.process_time() - t0:.0f} s CPU", file=sys.stderr)
-    pooled = {g: (t[0] / t[1], 2 * t[2] / (2 * t[2] + t[3]), 10 * np.log10(t[4] / t[5])) for g, t in tallies.items()}
+
+    def pooled(choice):
+        t = np.sum(choice, axis=0)
+        return t[0] / t[1], 2 * t[2] / (2 * t[2] + t[3]), 10 * np.log10(t[4] / t[5])
+
+    fixed = {g: pooled([rows[g] for rows in per_file]) for g in grid}
 
     def front(candidates):
         out, best = [], 0.0
-        for g in sorted(candidates, key=lambda g: (-pooled[g][2], -pooled[g][0])):
-            if pooled[g][0] > best:
+        for g in sorted(candidates, key=lambda g: (-fixed[g][2], -fixed[g][0])):
+            if fixed[g][0] > best:
                 out.append(g)
-                best = pooled[g][0]
+                best = fixed[g][0]
         return out
 
-    ladder = front([g for g in grid if pooled[g][1] >= 0.98])
-    last = pooled[ladder[-1]][0]
-    ladder += front([g for g in grid if pooled[g][0] > last and pooled[g][1] >= 0.97 and pooled[g][2] >= 17])
+    def rate_control(ladder, target):
+        """Pooled figures of each file at the rung HybridCodec's bisection picks, and the files that miss."""
+        choice, missed = [], 0
+        for rows in per_file:
+            budget = rows[ladder[0]][0] / target - FRAMING_RESERVE + 59  # stream bytes allowed, as the codec's
+            fits = [rows[g][1] <= budget for g in ladder]
+            lo, hi = 0, len(ladder) - 1
+            if fits[hi]:
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    lo, hi = (lo, mid) if fits[mid] else (mid + 1, hi)
+            missed += not fits[hi]
+            choice.append(rows[ladder[hi]])
+        return (*pooled(choice), missed)
+
+    ladder = front([g for g in grid if fixed[g][1] >= 0.98])
+    last = fixed[ladder[-1]][0]
+    unfloored = ladder + front([g for g in grid if fixed[g][0] > last])
+    ladder += front([g for g in grid if fixed[g][0] > last and fixed[g][1] >= 0.97 and fixed[g][2] >= 17])
     print(f"{len(files)} files (every 5th of {args.data}), {len(grid)} settings; the ladder, most faithful first:")
     for g in ladder:
-        print(f"  {g}  ratio {pooled[g][0]:7.2f}  F1 {pooled[g][1]:.4f}  spike SNR {pooled[g][2]:6.2f} dB")
+        print(f"  {g}  ratio {fixed[g][0]:7.2f}  F1 {fixed[g][1]:.4f}  spike SNR {fixed[g][2]:6.2f} dB")
     print("matches neurocodec.hybrid.codec.LADDER" if tuple(ladder) == tuple(LADDER) else
           "DIFFERS from neurocodec.hybrid.codec.LADDER")
-
+    for target in (24, 60):
+        for name, lad in (("the ladder", ladder), ("without its floor", unfloored)):
+            ratio, f1, snr, missed = rate_control(lad, target)
+            print(f"target {target}, {name}: ratio {ratio:.2f} F1 {f1:.4f} spike SNR {snr:.2f} dB, "
+                  f"{missed} files miss the target")
+        # the oracle: per file, the setting of least spike error among all that meet the budget
+        choice = []
+        for rows in per_file:
+            fit = [g for g in grid if rows[g][1] <= rows[g][0] / target - FRAMING_RESERVE + 59]
+            choice.append(rows[min(fit, key=lambda g: rows[g][5])] if fit else
+                          rows[min(grid, key=lambda g: rows[g][1])])
+        ratio, f1, snr = pooled(choice)
+        print(f"target {target}, best of all {len(grid)} settings per file: ratio {ratio:.2f} F1 {f1:.4f} "
+              f"spike SNR {snr:.2f} dB")
+    energy = np.array([rows[ladder[0]][4] for rows in per_file])
+    print("busiest files at 24x (share of the spike energy; best spike SNR of any setting that meets the budget):")
+    for i in np.argsort(-energy)[:3]:
+        rows = per_file[i]
+        fit = [g for g in grid if rows[g][1] <= rows[g][0] / 24 - FRAMING_RESERVE + 59]
+        best = max((10 * np.log10(rows[g][4] / rows[g][5]) for g in fit if rows[g][5] > 0), default=None)
+        print(f"  {files[i].name}: {energy[i] / energy.sum():.3f} of the energy, {int(rows[ladder[0]][2])} spikes, "
+              + (f"{best:.2f} dB" if best is not None else "no spikes or no setting reaches 24x"))
 
 def _rung(data) -> str:
     """The bounds and windows a one-block hybrid stream states (what rate control chose)."""
