@@ -48,11 +48,11 @@ def bars(rows) -> list[str]:
         if r["family"] in ("hybrid", "hybrid-fixed") and r.get("f1") is not None:
             hit24 = r["ratio"] >= 24 and r["f1"] >= 0.99 and (r["spike_snr_db"] or 0) >= 25
             hit60 = r["ratio"] >= 60 and r["f1"] >= 0.97 and (r["spike_snr_db"] or 0) >= 18
-            out.append(f"{r['mode']:<24} ratio {r['ratio']:7.2f} F1 {r['f1']:.4f} spike SNR {r['spike_snr_db']:.2f} dB"
+            out.append(f"{r['mode']:<32} ratio {r['ratio']:7.2f} F1 {r['f1']:.4f} spike SNR {r['spike_snr_db']:.2f} dB"
                        f"  24x bar {'MET' if hit24 else 'not met'}, 60x bar {'MET' if hit60 else 'not met'}")
     ev = by.get("events-only")
     if ev:
-        out.append(f"events-only              ratio {ev['ratio']:7.2f} (bar >= 400, aim 1000); "
+        out.append(f"events-only                      ratio {ev['ratio']:7.2f} (bar >= 400, aim 1000); "
                    "decoded event times are the detector's, lossless (F1 1.0 against it)")
     return out
 
@@ -226,12 +226,12 @@ def run_ground_truth(args) -> None:
             worst[name] = max(worst[name], max(diffs))
             ratios[name].append(x.nbytes / len(data))
             entry["modes"][name] = {"ratio": x.nbytes / len(data), "rung": _rung(data), "accuracy": acc["accuracy"]}
-            print(f"  {name:<22} ratio {x.nbytes / len(data):8.2f}  max |accuracy - original's| {max(diffs):.4f}"
+            print(f"  {name:<32} ratio {x.nbytes / len(data):8.2f}  max |accuracy - original's| {max(diffs):.4f}"
                   f"  ({_rung(data)})")
         report.append(entry)
     print("worst per-unit accuracy change over all seeds (bar: <= 0.02):")
     for name, w in worst.items():
-        print(f"  {name:<22} ratios {' / '.join(f'{r:.2f}' for r in ratios[name])}  {w:.4f}  "
+        print(f"  {name:<32} ratios {' / '.join(f'{r:.2f}' for r in ratios[name])}  {w:.4f}  "
               f"{'MET' if w <= 0.02 else 'not met'}")
     if args.out:
         out = Path(args.out)

@@ -268,13 +268,13 @@ def _row(m: Mode, t: Tally) -> dict:
 def format_table(rows) -> str:
     def f(v, fmt):
         return "-" if v is None else (fmt.format(v) if not (isinstance(v, float) and math.isinf(v)) else "inf")
-    lines = [f"{'mode':<28} {'ratio':>8} {'bits/smp':>8} {'F1':>7} {'spkSNR':>7} {'bandSNR':>7} {'maxerr':>6}  note",
-             "-" * 96]
+    lines = [f"{'mode':<32} {'ratio':>8} {'bits/smp':>8} {'F1':>7} {'spkSNR':>7} {'bandSNR':>7} {'maxerr':>6}  note",
+             "-" * 100]
     for r in rows:
         if "unavailable" in r:
-            lines.append(f"{r['mode']:<28} unavailable: {r['unavailable']}")
+            lines.append(f"{r['mode']:<32} unavailable: {r['unavailable']}")
             continue
-        lines.append(f"{r['mode']:<28} {f(r['ratio'], '{:8.2f}')} {f(r['bits_per_sample'], '{:8.3f}')} "
+        lines.append(f"{r['mode']:<32} {f(r['ratio'], '{:8.2f}')} {f(r['bits_per_sample'], '{:8.3f}')} "
                      f"{f(r.get('f1'), '{:7.4f}')} {f(r.get('spike_snr_db'), '{:7.2f}')} "
                      f"{f(r.get('snr_spike_band_db'), '{:7.2f}')} {f(r.get('max_abs_error_codes'), '{:6.0f}')}  {r['note']}")
     return "\n".join(lines)
