@@ -1,11 +1,14 @@
 """Lossy ladder benchmark: rate-distortion on the dev recordings and per-unit accuracy on ground truth.
 
     python benchmarks/bench_lossy.py --data ../shared/data/neuralink-dev [--limit N] [--out DIR]
-    .venv-si/bin/python benchmarks/bench_lossy.py --ground-truth [--seeds 3]
+    python benchmarks/bench_lossy.py --ladder --data ../shared/data/neuralink-dev
+    .venv-si/bin/python benchmarks/bench_lossy.py --ground-truth [--seeds 3] [--out DIR]
 
 The first runs the modes of ``neurocodec rd`` (near-lossless k = 0..8, hybrid rate targets and fixed
 settings, events-only, WavPack hybrid, sc-neurocore's ratio) and checks the issue's bars on the
-pooled figures.  The second needs SpikeInterface (the ``spikeinterface`` extra; it pins zarr < 3 on
+pooled figures.  ``--ladder`` measures the settings rate control chooses from and prints the rule's
+ladder (neurocodec.hybrid.codec.LADDER), what it gives at 24x and 60x, and the per-file best of all
+settings.  The last needs SpikeInterface (the ``spikeinterface`` extra; it pins zarr < 3 on
 Python 3.11, so use a separate venv): it makes ground-truth recordings with
 ``generate_ground_truth_recording``, quantises them to int16, and compares each unit's detection
 accuracy TP / (TP + FP + FN) (``spikeinterface.comparison``; one tested unit per channel, threshold
