@@ -20,7 +20,7 @@ from neurocodec import container, fidelity
 from neurocodec.errors import CorruptStreamError, InvalidConfigError, NeurocodecError, UnsupportedVersionError
 from neurocodec.hybrid import HybridCodec, describe, events
 from neurocodec.hybrid import _kernels as K
-from neurocodec.hybrid.codec import FRAMING_RESERVE, LADDER, describe_payload
+from neurocodec.hybrid.codec import FRAMING_RESERVE, LADDER, MAX_WINDOW, describe_payload
 from neurocodec.synthetic import recording
 from neurocodec.waveform.levels import choose_mapping
 
@@ -157,6 +157,14 @@ def test_ladder_is_ordered_and_scales_with_the_rate():
     doubled = HybridCodec(sample_rate=2 * RATE).rungs()
     assert [r[:3] for r in doubled] == [(2 * r[0], 2 * r[1], 2 * r[2]) for r in LADDER]
     assert [r[3:] for r in doubled] == [tuple(r[3:]) for r in LADDER]
+    assert max(max(r[:3]) for r in HybridCodec(sample_rate=1 << 24).rungs()) == MAX_WINDOW
+    assert min(r[1] for r in HybridCodec(sample_rate=1000).rungs()) >= 1
+    # a fast rate widens the windows, and the payload still decodes
+    x = recording(30000, channels=2, seed=6)
+    codec = HybridCodec(sample_rate=8 * RATE, target_ratio=20)
+    payload = codec.encode(x)
+    assert codec.decode(payload).shape == x.shape
+    assert describe_payload(payload)["snippet_samples"] in [list(r[:3]) for r in codec.rungs()]
 
 
 def test_higher_targets_cost_fidelity_not_correctness():

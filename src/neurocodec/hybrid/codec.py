@@ -277,7 +277,11 @@ class HybridCodec(Codec):
     def rungs(self) -> list[tuple[int, ...]]:
         """:data:`LADDER` with its windows scaled from 19531 Hz to this codec's sample rate."""
         scale = self.sample_rate / LADDER_RATE
-        return [(round(before * scale), max(1, round(after * scale)), round(taper * scale)) + tuple(rest)
+
+        def samples(w, low):  # within the bounds a decoder checks (FORMAT.md 3.4.3)
+            return min(MAX_WINDOW, max(low, round(w * scale)))
+
+        return [(samples(before, 0), samples(after, 1), samples(taper, 0)) + tuple(rest)
                 for before, after, taper, *rest in LADDER]
 
     def _rate_control(self, levels, top, troughs, front, budget) -> bytes:
