@@ -2,13 +2,14 @@
 
     python benchmarks/bench_lossy.py --data ../shared/data/neuralink-dev [--limit N] [--out DIR]
     python benchmarks/bench_lossy.py --ladder --data ../shared/data/neuralink-dev
+    python benchmarks/bench_lossy.py --per-file 24 60 --data ../shared/data/neuralink-dev
     .venv-si/bin/python benchmarks/bench_lossy.py --ground-truth [--seeds 3] [--out DIR]
 
 The first runs the modes of ``neurocodec rd`` (near-lossless k = 0..8, hybrid rate targets and fixed
 settings, events-only, WavPack hybrid, sc-neurocore's ratio) and checks the issue's bars on the
 pooled figures.  ``--ladder`` measures the settings rate control chooses from and prints the rule's
 ladder (neurocodec.hybrid.codec.LADDER), what it gives at 24x and 60x, and the per-file best of all
-settings.  The last needs SpikeInterface (the ``spikeinterface`` extra; it pins zarr < 3 on
+settings; ``--per-file`` gives each recording's own ratio at rate targets.  The last needs SpikeInterface (the ``spikeinterface`` extra; it pins zarr < 3 on
 Python 3.11, so use a separate venv): it makes ground-truth recordings with
 ``generate_ground_truth_recording``, quantises them to int16, and compares each unit's detection
 accuracy TP / (TP + FP + FN) (``spikeinterface.comparison``; one tested unit per channel, threshold
@@ -194,6 +195,21 @@ def run_ladder(args) -> None:
         print(f"  {files[i].name}: {energy[i] / energy.sum():.3f} of the energy, {int(rows[ladder[0]][2])} spikes, "
               + (f"{best:.2f} dB" if best is not None else "no spikes or no setting reaches 24x"))
 
+def run_per_file(args) -> None:
+    """Each recording's own ratio at each rate target: which blocks reach their target."""
+    from neurocodec.io import wav
+
+    files = rd.wav_files(args.data)
+    for target in args.per_file:
+        ratios = []
+        for f in files:
+            x = wav.read(f).samples
+            ratios.append(x.nbytes / len(neurocodec.compress(x, codec="hybrid", target_ratio=target)))
+        r = np.array(ratios)
+        print(f"target {target:g}: {len(files)} files, {int(np.sum(r < target))} below the target "
+              f"(lowest {r.min():.2f}), median {np.median(r):.2f}, highest {r.max():.2f}")
+
+
 def _rung(data) -> str:
     """The bounds and windows a one-block hybrid stream states (what rate control chose)."""
     d = hybrid.describe(data)["blocks"][0]
@@ -250,6 +266,8 @@ def main(argv=None) -> int:
     p.add_argument("--limit", type=int, help="about this many files, evenly spaced")
     p.add_argument("--out", help="directory for bench_lossy.json and .png (bench_lossy_ground_truth.json)")
     p.add_argument("--ground-truth", action="store_true", help="SpikeInterface ground-truth check")
+    p.add_argument("--per-file", type=float, nargs="+", metavar="TARGET",
+                   help="with --data: each file's ratio at these target ratios")
     p.add_argument("--ladder", action="store_true", help="with --data: measure the rate-control ladder (~15 min)")
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--seconds", type=float, default=20.0)
@@ -258,9 +276,11 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if not args.data and not args.ground_truth:
         p.error("give --data DIR and/or --ground-truth")
-    if args.ladder:
-        if not args.data:
-            p.error("--ladder needs --data DIR")
+    if (args.ladder or args.per_file) and not args.data:
+        p.error("--ladder and --per-file need --data DIR")
+    if args.per_file:
+        run_per_file(args)
+    elif args.ladder:
         run_ladder(args)
     elif args.data:
         run_rd(args)
