@@ -236,8 +236,11 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False, bounded: bool = Fa
                         hist[i] = hist[h - max_order + i]
                     h = max_order
                 acc = half
+                # the fast orders (file 1, stream 2) without a loop
                 if order == 1:
-                    acc += coefs[ch, 0] * hist[nonneg(h - 1)]  # the fast preset's order: no loop
+                    acc += coefs[ch, 0] * hist[nonneg(h - 1)]
+                elif order == 2:
+                    acc += coefs[ch, 0] * hist[nonneg(h - 1)] + coefs[ch, 1] * hist[nonneg(h - 2)]
                 else:
                     for i in range(order):
                         acc += coefs[ch, i] * hist[nonneg(h - 1 - i)]
