@@ -261,7 +261,7 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False, bounded: bool = Fa
                     target = levels[ch, t] - pred
                     if near:
                         target = (target + near) // step if target >= 0 else -((near - target) // step)
-                mb = MAG_BUCKET_TABLE[min(avg, 4095)]
+                mb = MAG_BUCKET_TABLE[nonneg(min(avg, 4095))]  # avg >= 0: a mean of magnitudes
                 mrow = mb * N_STEPS
                 bit = 1
                 # zero flag: "|r| <= 0", landing on pred
@@ -363,7 +363,7 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False, bounded: bool = Fa
                 if not decode and not near:
                     r = target
                 avg += (((r if r >= 0 else -r) << 4) - avg) >> smooth
-                hist[h] = x - mu
+                hist[nonneg(h)] = x - mu
                 h += 1
             for i in range(max_order):
                 state[ch, i] = hist[h - max_order + i]
