@@ -145,6 +145,13 @@ def mix_dot(weights, base, inputs, n):
 
 
 @nb.njit(inline="always", cache=True)
+def mix_dot2(weights, base, a, b):
+    """:func:`mix_dot` of the two inputs ``(a, b)``: no inputs array, so no store and reload in a
+    coder's critical path."""
+    return (a * weights[nonneg(base)] + b * weights[nonneg(base + 1)]) >> 16
+
+
+@nb.njit(inline="always", cache=True)
 def mix_update(weights, base, inputs, n, p16, bit, rate):
     """Move the weights down the coding-cost gradient; ``rate`` ~ 1..64 (larger learns faster)."""
     err = ((bit << 16) - p16) * rate

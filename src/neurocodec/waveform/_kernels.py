@@ -44,7 +44,7 @@ from ..entropy.models import (
     apm_predict,
     apm_update,
     initial_apm,
-    mix_dot,
+    mix_dot2,
     mix_update,
     nonneg,
     squash,
@@ -62,6 +62,7 @@ MAG_BUCKETS = 24
 SIGN_CONTEXTS = 4 * 3 * 4
 ESCAPE_BITS = 62  # an escape longer than this cannot come from int32 data: the stream is corrupt
 N_INPUTS = 2  # stretched magnitude model, constant
+CONSTANT_INPUT = 256
 MAX_GROUP_BITS = 15  # in-group offsets of the fast models go raw: at most this many bits a sample
 
 # All adaptive state lives in one int64 vector, so a codec starts every payload from a copy of a
@@ -129,12 +130,13 @@ def _decide(mixed, fit_mixer, decode, bit, x1, x2, xc, buf, pos, end, model, apm
     if mixed:
         pm = model[mi]
         wb = MIX_AT + N_INPUTS * slot
-        inputs[0] = stretch(pm, STRETCH_TABLE)
-        dot = mix_dot(model, wb, inputs, N_INPUTS) + (model[li] >> 8)
+        st = stretch(pm, STRETCH_TABLE)
+        dot = mix_dot2(model, wb, st, CONSTANT_INPUT) + (model[li] >> 8)
         pmix = squash(dot, SQUASH_TABLE)
         pa, ai, aw = apm_predict(apm, slot, dot)
         bit, x1, x2, xc, pos = _code(decode, bit, x1, x2, xc, buf, pos, end, (pmix + pa) >> 1)
         if fit_mixer:
+            inputs[0] = st
             mix_update(model, wb, inputs, N_INPUTS, pmix, bit, FIT_MIX_RATE)
         model[li] += (((bit << 16) - pmix) * bias_rate) >> 8
         apm_update(apm, ai, aw, bit, apm_shift)
@@ -198,7 +200,7 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False, bounded: bool = Fa
         apm = model[APM_AT:]  # one view for the whole call, not one a decision
         step = 2 * near + 1
         inputs = np.zeros(N_INPUTS, dtype=np.int64)
-        inputs[N_INPUTS - 1] = 256
+        inputs[N_INPUTS - 1] = CONSTANT_INPUT
         if decode:
             x1, x2, xc, pos = decode_init(buf, start, end)
         else:
