@@ -428,13 +428,10 @@ class StreamEncoder:
         end, raw_bits, _ = self._kernel(t.levels, t.lo, t.hi, t.coefs, t.orders, t.shifts, t.means, self.config.near,
                                         t.model, t.params, buf, start, limit, self._rawbits, t.state)
         raw_bytes = (raw_bits + 7) >> 3
-        used = min(raw_bytes, self._rawbits.size)
         if end + raw_bytes >= limit:
-            self._rawbits[:used] = 0
             return None
         struct.pack_into("<I", buf, pos, end - start)
         buf[end:end + raw_bytes] = self._rawbits[:raw_bytes]
-        self._rawbits[:used] = 0
         return self._finish(SYNC if sync else CODED, seq, end + raw_bytes - PACKET_HEAD)
 
     def _side_info(self) -> bytes:

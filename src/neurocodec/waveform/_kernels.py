@@ -184,8 +184,9 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False, bounded: bool = Fa
         ``*_AT``) holds every adaptive table and ``state`` (``new_state``) each channel's history and
         residual average; both are updated in place, so a caller that codes a series in pieces (the
         real-time stream) passes them on from piece to piece.  The coded stream occupies
-        ``buf[start:end]``; the fast models also write (read) raw bits to ``raw``, which must be
-        zeroed for the encoder.  Returns ``(end position, raw bits, status)``; an encoder whose
+        ``buf[start:end]``; the fast models also write (read) raw bits to ``raw``, which must not be
+        empty and, for the decoder, must end in a zero byte after the raw bits (``bitio.unpack_bits``
+        reads it for every byte past the end).  Returns ``(end position, raw bits, status)``; an encoder whose
         buffers were too small gets positions past their ends, a decoder that met an impossible value
         gets ``STATUS_OUT_OF_RANGE``.
         """
