@@ -620,9 +620,18 @@ def map_to_channels(samples, index, offset, out):
     """``out[c, t] = index[samples[t, c] + offset]``: samples (T, C) to channel-major levels (C, T).
 
     One pass that maps and transposes, tile by tile (a transposed copy of a 1024-channel array
-    took longer than mapping it).  False as soon as a sample maps to -1 (not in the table).
+    took longer than mapping it).  False when a sample maps to -1 (not in the table): as soon as
+    it is met, or for one channel after the walk.
     """
     n_t, n_ch = samples.shape
+    if n_ch == 1:
+        # a mono recording has nothing to transpose: one flat walk, judged at its end
+        flags = 0
+        for t in range(n_t):
+            v = index[np.int64(samples[t, 0]) + offset]
+            flags |= v
+            out[0, t] = v
+        return flags >= 0
     for t0 in range(0, n_t, TILE):
         t1 = min(t0 + TILE, n_t)
         for c0 in range(0, n_ch, TILE):
@@ -644,6 +653,14 @@ def channels_to_samples(levels, values, offset, out):
     """
     n_ch, n_t = levels.shape
     table = values.shape[0] > 0
+    if n_ch == 1:
+        if table:
+            for t in range(n_t):
+                out[t, 0] = values[levels[0, t]]
+        else:
+            for t in range(n_t):
+                out[t, 0] = levels[0, t] + offset
+        return
     for t0 in range(0, n_t, TILE):
         t1 = min(t0 + TILE, n_t)
         for c0 in range(0, n_ch, TILE):

@@ -47,7 +47,7 @@ from ..errors import (
 from ..registry import register_codec
 from . import _kernels as K
 from . import _prior
-from .levels import choose_mapping, read_mapping, read_varints, unzigzag
+from .levels import choose_mapping, level_buffer, read_mapping, read_varints, unzigzag
 
 #: Newest payload version this build writes; it reads every version up to this one.
 FORMAT_VERSION = 2
@@ -215,7 +215,7 @@ class WaveformCodec(Codec):
 
     def _encode_levels(self, data: np.ndarray, flags: int, near: int, prior, fit) -> tuple[bytes, np.ndarray | None]:
         n_t, n_ch = data.shape
-        mapping, levels = choose_mapping(data, channel_major=True)
+        mapping, levels = choose_mapping(data, channel_major=True, out=level_buffer((n_ch, n_t)))
         near = near if mapping.size > 1 else 0
         head = _head(flags | (FLAG_NEAR if near else 0), n_t, n_ch, near)
         head += mapping.header()
@@ -326,7 +326,7 @@ class WaveformCodec(Codec):
                 raise TruncatedStreamError(f"raw bit stream of {raw_bytes} bytes overruns the payload")
             raw = data[pos : pos + int(raw_bytes)]
             pos += int(raw_bytes)
-        series = np.empty((n_ch, n_t), dtype=np.int64)
+        series = level_buffer((n_ch, n_t))
         kernel = K.coder(mixed, True)
         end, raw_bits, status = kernel(series, lo, hi, coefs, orders, shifts, means, near, prior_for(set_id, near).copy(),
                                        params, data, pos, size, raw, K.new_state(n_ch, MAX_ORDER))
