@@ -428,10 +428,17 @@ def analyse_channels(levels, order, near, cross_channel, top, lo, coefs, orders,
     channel; the difference is fitted in full only where its proxy energy wins.  The caller
     subtracts the previous channel where ``lo < 0``.
     """
-    n_ch, n_t = levels.shape
     if order <= CROSS_ORDER and top < 32768:
         _analyse_short(levels, order, near, cross_channel, top, lo, coefs, orders, shifts, means)
-        return
+    else:
+        _analyse_each(levels, order, near, cross_channel, top, lo, coefs, orders, shifts, means)
+
+
+@nb.njit(cache=True, nogil=True)
+def _analyse_each(levels, order, near, cross_channel, top, lo, coefs, orders, shifts, means):
+    # analyse_channels for any order and level range: a fit per channel, and per difference that
+    # its proxy energy calls for
+    n_ch, n_t = levels.shape
     diff = np.empty(n_t, dtype=np.int64)
     for c in range(n_ch):
         mu, shift, n, energy = fit_lpc(levels[c], order, near, coefs[c])
