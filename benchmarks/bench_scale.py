@@ -8,7 +8,9 @@ the synthetic recordings of ``neurocodec.synthetic`` stand in.  For each array, 
 - neurocodec ``max`` and ``fast`` through ``compress``/``decompress``: ratio; per-core speed (M
   samples/s of process CPU time with ``threads=1``); speed on every core (M samples/s of wall
   time with ``threads=None``) and its gain over one thread (wall time with ``threads=1`` / with
-  ``threads=None``); per-core speed relative to the mono array of the same run;
+  ``threads=None``); per-core speed relative to the mono array of the same run, and relative to
+  ``--own-mono`` of the array's own channels coded one at a time as mono recordings of the same
+  length (the same samples, so what the wide layout costs apart from how hard the data is);
 - baselines, one thread each, per core: FLAC -8 (``flac-numcodecs``, in groups of at most 8
   channels, FLAC's own limit), pcodec (``pcodec``, one channel at a time) and WavPack
   (``wavpack-numcodecs``, when installed);
@@ -157,6 +159,18 @@ def bench_neurocodec(x, preset, min_cpu):
     }
 
 
+def bench_own_mono(x, preset, min_cpu, count):
+    """Per-core encode and decode speed of ``count`` evenly spaced channels of ``x``, each coded as a mono array."""
+    picks = np.unique(np.linspace(0, x.shape[1] - 1, min(count, x.shape[1])).astype(int))
+    cols = [np.ascontiguousarray(x[:, c]) for c in picks]
+    n = sum(c.size for c in cols)
+    data, enc_cpu, _ = timed(lambda: [neurocodec.compress(c, preset=preset, threads=1) for c in cols], min_cpu)
+    ys, dec_cpu, _ = timed(lambda: [neurocodec.decompress(d, threads=1) for d in data], min_cpu)
+    if not all(np.array_equal(c, y) for c, y in zip(cols, ys)):
+        raise RuntimeError(f"{preset}: round trip of a channel failed")
+    return n / enc_cpu / 1e6, n / dec_cpu / 1e6
+
+
 def bench_baseline(codec, x, min_cpu):
     parts, enc_cpu, _ = timed(lambda: codec.encode(x), min_cpu)
     y, dec_cpu, _ = timed(lambda: codec.decode(parts, x.shape), min_cpu)
@@ -188,6 +202,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-baselines", action="store_true")
     ap.add_argument("--no-exe", action="store_true", help="skip building and timing the challenge executables")
     ap.add_argument("--pair-runs", type=int, default=5)
+    ap.add_argument("--own-mono", type=int, default=8, metavar="N",
+                    help="channels of each wide array also coded alone as mono arrays (0: skip)")
     ap.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     args = ap.parse_args(argv)
 
@@ -203,7 +219,7 @@ def main(argv=None) -> int:
     neurocodec.decompress(neurocodec.compress(make_array(pool, 2000, 2), preset="max"))  # compile outside timing
     neurocodec.decompress(neurocodec.compress(make_array(pool, 2000, 2), preset="fast"))
     header = (f"{'codec':14} {'C':>5} {'T s':>5} {'ratio':>6} {'enc/core':>9} {'dec/core':>9} {'enc all':>8} "
-              f"{'dec all':>8} {'enc x':>6} {'dec x':>6} {'enc/mono':>8} {'dec/mono':>8}")
+              f"{'dec all':>8} {'enc x':>6} {'dec x':>6} {'enc/mono':>8} {'dec/mono':>8} {'enc/own':>7} {'dec/own':>7}")
     print(header)
     mono = {}
     for seconds in args.seconds:
@@ -219,11 +235,16 @@ def main(argv=None) -> int:
                 if ref:
                     r["enc_vs_mono"] = r["enc_core"] / ref["enc_core"]
                     r["dec_vs_mono"] = r["dec_core"] / ref["dec_core"]
+                if n_ch > 1 and args.own_mono > 0:
+                    own_enc, own_dec = bench_own_mono(x, preset, args.min_cpu, args.own_mono)
+                    r.update(own_mono_enc_core=own_enc, own_mono_dec_core=own_dec,
+                             enc_vs_own_mono=r["enc_core"] / own_enc, dec_vs_own_mono=r["dec_core"] / own_dec)
                 results.append(r)
                 print(f"{r['codec']:14} {n_ch:5d} {seconds:5g} {r['ratio']:6.3f} {r['enc_core']:9.2f} "
                       f"{r['dec_core']:9.2f} {r['enc_all']:8.2f} {r['dec_all']:8.2f} {r['enc_gain']:6.2f} "
                       f"{r['dec_gain']:6.2f} {r.get('enc_vs_mono', float('nan')):8.2f} "
-                      f"{r.get('dec_vs_mono', float('nan')):8.2f}", flush=True)
+                      f"{r.get('dec_vs_mono', float('nan')):8.2f} {r.get('enc_vs_own_mono', float('nan')):7.2f} "
+                      f"{r.get('dec_vs_own_mono', float('nan')):7.2f}", flush=True)
             for name, codec, _ in others:
                 if codec is None:
                     continue
