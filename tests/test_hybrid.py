@@ -20,7 +20,7 @@ from neurocodec import container, fidelity
 from neurocodec.errors import CorruptStreamError, InvalidConfigError, NeurocodecError, UnsupportedVersionError
 from neurocodec.hybrid import HybridCodec, describe, events
 from neurocodec.hybrid import _kernels as K
-from neurocodec.hybrid.codec import describe_payload
+from neurocodec.hybrid.codec import FRAMING_RESERVE, LADDER, MAX_WINDOW, describe_payload
 from neurocodec.synthetic import recording
 from neurocodec.waveform.levels import choose_mapping
 
@@ -107,14 +107,64 @@ def test_events_only_is_small_and_gives_events():
     assert f["recall"] > 0.8, f
 
 
+def _rung_codec(rung, **extra):
+    before, after, taper, near, taper_near, factor, bnear = rung
+    return HybridCodec(snippet_before=before, snippet_after=after, taper=taper, snippet_near=near,
+                       taper_near=taper_near, background_factor=factor, background_near=bnear, **extra)
+
+
+@settings(max_examples=12, deadline=None)
+@given(target=st.floats(4, 400), channels=st.integers(1, 3), seed=st.integers(0, 2**16),
+       bits=st.booleans())
+def test_rate_control_takes_the_most_faithful_rung_that_fits(target, channels, seed, bits):
+    """The payload is a ladder rung's own encode; it fits the budget, and the rung before it does not."""
+    x = recording(12000, channels=channels, seed=seed)
+    config = dict(target_bits_per_sample=16 / target) if bits else dict(target_ratio=target)
+    codec = HybridCodec(**config)
+    payload = codec.encode(x)
+    budget = 2 * x.size / target - FRAMING_RESERVE
+    d = describe_payload(payload)
+    rung = (*d["snippet_samples"], d["snippet_near"], d["taper_near"], d["background_factor"], d["background_near"])
+    ladder = codec.rungs()
+    i = ladder.index(rung)
+    assert _rung_codec(rung).encode(x) == payload
+    if len(payload) > budget:  # only the coarsest rung may miss a budget
+        assert i == len(ladder) - 1
+    if i > 0:
+        assert len(_rung_codec(ladder[i - 1]).encode(x)) > budget
+    # the bound the payload states holds
+    y = codec.decode(payload)
+    assert _core_error(x, y, _troughs(payload), rung[0], rung[1]) <= rung[3]
+
+
 @pytest.mark.parametrize("target", [8, 24, 60])
 def test_rate_control_meets_the_target(target):
     x = recording(40000, channels=2, seed=8)
-    codec = HybridCodec(target_ratio=target)
-    payload = codec.encode(x)
-    assert x.size * 2 / len(payload) >= target
+    data = neurocodec.compress(x, codec="hybrid", target_ratio=target)
+    assert x.nbytes / len(data) >= target  # the whole container stream, thanks to FRAMING_RESERVE
     bps = HybridCodec(target_bits_per_sample=16 / target).encode(x)
     assert 8 * len(bps) / x.size <= 16 / target
+
+
+def test_ladder_is_ordered_and_scales_with_the_rate():
+    assert len(set(LADDER)) == len(LADDER)
+    x = recording(20000, channels=2, seed=5)
+    sizes = [len(_rung_codec(r).encode(x)) for r in (LADDER[0], LADDER[len(LADDER) // 2], LADDER[-1])]
+    assert sizes[0] > sizes[1] > sizes[2]
+    for rung in LADDER:
+        assert rung[4] >= rung[3]  # a fixed-parameter codec reproduces every rung (taper_near >= snippet_near)
+    assert HybridCodec().rungs() == [tuple(r) for r in LADDER]
+    doubled = HybridCodec(sample_rate=2 * RATE).rungs()
+    assert [r[:3] for r in doubled] == [(2 * r[0], 2 * r[1], 2 * r[2]) for r in LADDER]
+    assert [r[3:] for r in doubled] == [tuple(r[3:]) for r in LADDER]
+    assert max(max(r[:3]) for r in HybridCodec(sample_rate=1 << 24).rungs()) == MAX_WINDOW
+    assert min(r[1] for r in HybridCodec(sample_rate=1000).rungs()) >= 1
+    # a fast rate widens the windows, and the payload still decodes
+    x = recording(30000, channels=2, seed=6)
+    codec = HybridCodec(sample_rate=8 * RATE, target_ratio=20)
+    payload = codec.encode(x)
+    assert codec.decode(payload).shape == x.shape
+    assert describe_payload(payload)["snippet_samples"] in [list(r[:3]) for r in codec.rungs()]
 
 
 def test_higher_targets_cost_fidelity_not_correctness():

@@ -213,7 +213,8 @@ def dispatcher_stats(module_names=None) -> dict:
         # the coder kernels are made per switch setting by a cached factory, not module attributes
         from .waveform import _kernels
 
-        found += [_kernels.coder(mixed, decode) for mixed in (False, True) for decode in (False, True)]
+        found += [_kernels.coder(mixed, decode, bounded=bounded) for mixed in (False, True) for decode in (False, True)
+                  for bounded in (False, True)]
     unique = {id(d): d for d in found}.values()
     return {"cache_hits": sum(sum(d.stats.cache_hits.values()) for d in unique),
             "cache_misses": sum(sum(d.stats.cache_misses.values()) for d in unique)}

@@ -124,7 +124,7 @@ def _entries():
     entries = []
     for mixed, tag in ((True, "max"), (False, "fast")):
         for decode, way in ((False, "encode"), (True, "decode")):
-            entries.append(ExportEntry(f"nc_{way}_{tag}", _CODER_SIG, _coder_entry(K.coder(mixed, decode))))
+            entries.append(ExportEntry(f"nc_{way}_{tag}", _CODER_SIG, _coder_entry(K.coder(mixed, decode, cached=False))))
     entries.append(ExportEntry("nc_analyse", _I64(_PI64, _I64, _I64, _I64, _I64, _I64, _I64, _PI64, _PI64, _PI64,
                                                   _PI64, _PI64), _analyse))
     entries.append(ExportEntry("nc_map_through", _I64(_PI16, _I64, _PI64, _I64, _I64, _PI64), _map_through))

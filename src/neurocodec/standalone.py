@@ -459,7 +459,8 @@ class Codec:
             raw_n = cur.uvarint("raw bytes")
             if raw_n > size - cur.pos:
                 raise StandaloneError(f"raw bit stream of {raw_n} bytes overruns the payload")
-            raw = bytearray(data[cur.pos:cur.pos + raw_n]) or bytearray(1)
+            # the coder's raw-bit reader reads a zero last byte past the end
+            raw = bytearray(data[cur.pos:cur.pos + raw_n]) + bytearray(1)
             cur.pos += raw_n
         levels = array("q", bytes(8 * n))
         lo, hi, orders, shifts, means = (array("q", [v]) for v in (0, top, order, shift, mu))
@@ -469,7 +470,7 @@ class Codec:
         status = self._call("nc_decode_max" if mixed else "nc_decode_fast", _address(levels), 1, n, _address(lo),
                             _address(hi), _address(coefs), _address(orders), _address(shifts), _address(means), 0,
                             _address(model), len(model), _address(params), _address(data), size, cur.pos, size,
-                            _address(raw), raw_n, _address(state), _address(out))
+                            _address(raw), len(raw), _address(state), _address(out))
         end, raw_bits = out
         if end > size or status == t["status_truncated"]:
             raise StandaloneError(f"waveform payload truncated: decoder needed more than its {size} bytes")

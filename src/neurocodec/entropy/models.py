@@ -48,19 +48,29 @@ STRETCH_TABLE = _build_stretch(SQUASH_TABLE)
 
 
 @nb.njit(inline="always", cache=True)
+def nonneg(i):
+    """Index ``i`` (the caller knows it is >= 0) as unsigned, so numba skips its negative-index fix-up.
+
+    A signed index costs two or three instructions per access to wrap a negative value around;
+    in a coder's inner loop that is a tenth of the work.
+    """
+    return np.uint64(i)
+
+
+@nb.njit(inline="always", cache=True)
 def squash(d, table):
     """Probability (16-bit) of logistic value ``d`` (1/256 units), clamped to the coder's range."""
     if d > STRETCH_LIMIT:
         d = STRETCH_LIMIT
     elif d < -STRETCH_LIMIT:
         d = -STRETCH_LIMIT
-    return table[d + STRETCH_LIMIT]
+    return table[nonneg(d + STRETCH_LIMIT)]
 
 
 @nb.njit(inline="always", cache=True)
 def stretch(p16, table):
     """Logistic value of a 16-bit probability, in 1/256 units."""
-    return table[p16 >> 4]
+    return table[nonneg(p16 >> 4)]
 
 
 @nb.njit(inline="always", cache=True)
@@ -130,8 +140,15 @@ def mix_dot(weights, base, inputs, n):
     """Mixed logistic value (1/256 units) of ``inputs[:n]`` under ``weights[base:base + n]``."""
     dot = 0
     for i in range(n):
-        dot += inputs[i] * weights[base + i]
+        dot += inputs[i] * weights[nonneg(base + i)]
     return dot >> 16
+
+
+@nb.njit(inline="always", cache=True)
+def mix_dot2(weights, base, a, b):
+    """:func:`mix_dot` of the two inputs ``(a, b)``: no inputs array, so no store and reload in a
+    coder's critical path."""
+    return (a * weights[nonneg(base)] + b * weights[nonneg(base + 1)]) >> 16
 
 
 @nb.njit(inline="always", cache=True)
@@ -139,7 +156,7 @@ def mix_update(weights, base, inputs, n, p16, bit, rate):
     """Move the weights down the coding-cost gradient; ``rate`` ~ 1..64 (larger learns faster)."""
     err = ((bit << 16) - p16) * rate
     for i in range(n):
-        weights[base + i] += (inputs[i] * err) >> 16
+        weights[nonneg(base + i)] += (inputs[i] * err) >> 16
 
 
 # --- Adaptive probability map (secondary estimation) -----------------------------------------
@@ -173,7 +190,7 @@ def apm_predict(table, ctx, st):
     pos = (st + 2048) * 23
     w = pos & 4095
     index = (pos >> 12) + ctx * APM_KNOTS
-    p = (table[index] * (4096 - w) + table[index + 1] * w) >> 12
+    p = (table[nonneg(index)] * (4096 - w) + table[nonneg(index + 1)] * w) >> 12
     return clamp_prob(p), index, w
 
 
@@ -181,5 +198,6 @@ def apm_predict(table, ctx, st):
 def apm_update(table, index, w, bit, shift):
     """Pull the two knots around the last input towards ``bit``, each by its interpolation share."""
     target = 65535 if bit else 0
-    table[index] += ((target - table[index]) * (4096 - w)) >> (shift + 12)
-    table[index + 1] += ((target - table[index + 1]) * w) >> (shift + 12)
+    lo, hi = nonneg(index), nonneg(index + 1)
+    table[lo] += ((target - table[lo]) * (4096 - w)) >> (shift + 12)
+    table[hi] += ((target - table[hi]) * w) >> (shift + 12)

@@ -90,13 +90,13 @@ def table(figures: dict, channels, sample_rate: float, uplink: float, nj_per_bit
 
 def format_table(rows, uplink: float, nj_per_bit: float) -> str:
     lines = [f"uplink {uplink / 1e6:g} Mbit/s, radio {nj_per_bit:g} nJ/bit",
-             f"{'mode':<24} {'channels':>8} {'bit/s/ch':>10} {'Mbit/s':>9} {'fits':>5} {'radio mW':>9} {'max ch':>8}",
-             "-" * 80]
+             f"{'mode':<32} {'channels':>8} {'bit/s/ch':>10} {'Mbit/s':>9} {'fits':>5} {'radio mW':>9} {'max ch':>8}",
+             "-" * 88]
     for r in rows:
         if "unavailable" in r:
-            lines.append(f"{r['mode']:<24} unavailable: {r['unavailable']}")
+            lines.append(f"{r['mode']:<32} unavailable: {r['unavailable']}")
             continue
-        lines.append(f"{r['mode']:<24} {r['channels']:>8} {r['bits_per_s_per_channel']:>10.1f} "
+        lines.append(f"{r['mode']:<32} {r['channels']:>8} {r['bits_per_s_per_channel']:>10.1f} "
                      f"{r['total_mbit_s']:>9.3f} {'yes' if r['fits'] else 'no':>5} {r['radio_mw']:>9.3f} "
                      f"{r['max_channels'] if r['max_channels'] is not None else '-':>8}")
     return "\n".join(lines)

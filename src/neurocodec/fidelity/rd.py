@@ -26,6 +26,9 @@ NEAR_LEVELS = tuple(range(9))
 HYBRID_TARGETS = (24, 60, 100)
 #: Fixed hybrid settings (snippet_near, background_factor, background_near): no per-block rate control.
 HYBRID_FIXED = ((0, 16, 1), (0, 32, 1), (1, 64, 2), (2, 128, 4))
+#: Fixed rungs of the rate-control ladder (before, after, taper, snippet_near, taper_near, factor,
+#: background_near; neurocodec.hybrid.codec.LADDER): wide windows and tapers, exact snippets.
+HYBRID_RUNGS = ((36, 54, 40, 0, 2, 16, 1), (30, 45, 40, 0, 8, 128, 4))
 WAVPACK_BPS = (2.25, 3.0, 4.0, 5.0, 6.0)
 
 
@@ -135,9 +138,8 @@ def _scn_mode():
     return Mode("sc-neurocore WaveformCodec", "sc-neurocore", run, "ratio only: it has no decoder")
 
 
-def default_modes(*, near=NEAR_LEVELS, targets=HYBRID_TARGETS, fixed=HYBRID_FIXED, wavpack=WAVPACK_BPS,
-                  sample_rate=19531,
-                  baselines=True) -> list[Mode]:
+def default_modes(*, near=NEAR_LEVELS, targets=HYBRID_TARGETS, fixed=HYBRID_FIXED, rungs=HYBRID_RUNGS,
+                  wavpack=WAVPACK_BPS, sample_rate=19531, baselines=True) -> list[Mode]:
     """The rungs of the ladder, in order (baselines last)."""
     modes = _near_modes(near)
     for t in targets:
@@ -147,6 +149,11 @@ def default_modes(*, near=NEAR_LEVELS, targets=HYBRID_TARGETS, fixed=HYBRID_FIXE
         modes.append(_neurocodec_mode(f"hybrid k={k} bg {factor}/{bnear}", "hybrid-fixed", "hybrid",
                                       "fixed bounds", snippet_near=k, background_factor=factor,
                                       background_near=bnear, sample_rate=sample_rate))
+    for before, after, taper, k, tk, factor, bnear in rungs:
+        modes.append(_neurocodec_mode(f"hybrid {before}/{after}/{taper} k={k}/{tk} bg {factor}/{bnear}",
+                                      "hybrid-fixed", "hybrid", "fixed ladder rung", snippet_before=before,
+                                      snippet_after=after, taper=taper, snippet_near=k, taper_near=tk,
+                                      background_factor=factor, background_near=bnear, sample_rate=sample_rate))
     modes.append(_neurocodec_mode("events-only", "events", "hybrid", "times, channels, trough amplitudes",
                                   events_only=True, sample_rate=sample_rate))
     if baselines:
@@ -261,13 +268,13 @@ def _row(m: Mode, t: Tally) -> dict:
 def format_table(rows) -> str:
     def f(v, fmt):
         return "-" if v is None else (fmt.format(v) if not (isinstance(v, float) and math.isinf(v)) else "inf")
-    lines = [f"{'mode':<28} {'ratio':>8} {'bits/smp':>8} {'F1':>7} {'spkSNR':>7} {'bandSNR':>7} {'maxerr':>6}  note",
-             "-" * 96]
+    lines = [f"{'mode':<32} {'ratio':>8} {'bits/smp':>8} {'F1':>7} {'spkSNR':>7} {'bandSNR':>7} {'maxerr':>6}  note",
+             "-" * 100]
     for r in rows:
         if "unavailable" in r:
-            lines.append(f"{r['mode']:<28} unavailable: {r['unavailable']}")
+            lines.append(f"{r['mode']:<32} unavailable: {r['unavailable']}")
             continue
-        lines.append(f"{r['mode']:<28} {f(r['ratio'], '{:8.2f}')} {f(r['bits_per_sample'], '{:8.3f}')} "
+        lines.append(f"{r['mode']:<32} {f(r['ratio'], '{:8.2f}')} {f(r['bits_per_sample'], '{:8.3f}')} "
                      f"{f(r.get('f1'), '{:7.4f}')} {f(r.get('spike_snr_db'), '{:7.2f}')} "
                      f"{f(r.get('snr_spike_band_db'), '{:7.2f}')} {f(r.get('max_abs_error_codes'), '{:6.0f}')}  {r['note']}")
     return "\n".join(lines)

@@ -62,14 +62,32 @@ SHAPE = np.array([0, 0, 0, 2, 10, 43, 120, 223, 272, 216, 103, 13, -37, -63, -78
                   -17, -9, -4, -2, -1, 0, 0, 0], dtype=np.int64)
 SHAPE_CENTRE = 8
 
-#: Rate control's choices: background (factor, near) pairs and snippet bounds.  Rate control
-#: measures each background's cost and the spike-band error it leaves inside the windows (with
-#: exact snippets), models each snippet bound's error as uniform quantisation noise, and takes the
-#: pair of least modelled spike-band error whose payload meets the target.
-BACKGROUNDS = ((8, 0), (16, 0), (16, 1), (24, 1), (32, 1), (48, 2), (64, 2), (96, 3), (128, 4), (256, 8), (512, 16))
-SNIPPET_NEARS = (0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 16)
-#: Share of white quantisation noise inside 300-6000 Hz at 19531 Hz: (6000 - 300) / (19531 / 2).
-_BAND_SHARE = 0.58
+#: Rate control's ladder, most faithful first: (snippet_before, snippet_after, taper, snippet_near,
+#: taper_near, background_factor, background_near), windows in samples at 19531 Hz (scaled to the
+#: codec's rate).  Measured, not modelled, by ``python benchmarks/bench_lossy.py --ladder --data
+#: ../shared/data/neuralink-dev``: it encodes a grid of settings on every 5th dev recording and keeps
+#: the Pareto front of pooled spike SNR at matched spikes against pooled ratio among the settings of
+#: pooled spike F1 >= 0.98, continued to coarser settings among those of F1 >= 0.97 and SNR >= 17 dB
+#: (below that floor rate control would trade spikes for bytes; a block the last rung cannot bring
+#: to its target keeps that rung and misses the target).
+LADDER = (
+    (36, 54, 40, 0, 2, 4, 0), (36, 54, 64, 0, 2, 8, 0), (36, 54, 40, 0, 2, 8, 0), (36, 54, 40, 0, 2, 12, 0),
+    (36, 54, 40, 0, 2, 12, 1), (36, 54, 64, 0, 2, 16, 1), (36, 54, 40, 0, 2, 16, 1), (36, 54, 40, 0, 4, 16, 1),
+    (36, 54, 40, 0, 8, 16, 1), (30, 45, 40, 0, 4, 16, 1), (36, 54, 40, 0, 2, 24, 1), (30, 45, 40, 0, 8, 16, 1),
+    (30, 45, 20, 0, 2, 16, 1), (30, 45, 20, 0, 4, 16, 1), (30, 45, 64, 0, 2, 32, 1), (36, 54, 40, 0, 2, 32, 1),
+    (30, 45, 64, 0, 4, 32, 1), (36, 54, 40, 0, 4, 32, 1), (36, 54, 40, 0, 8, 32, 1), (30, 45, 64, 0, 8, 32, 1),
+    (30, 45, 64, 0, 4, 64, 2), (36, 54, 40, 0, 4, 64, 2), (36, 54, 40, 0, 8, 64, 2), (30, 45, 64, 0, 8, 64, 2),
+    (30, 45, 64, 0, 8, 128, 4), (30, 45, 40, 0, 4, 128, 4), (30, 45, 40, 0, 8, 128, 4), (30, 45, 20, 0, 2, 128, 4),
+    (30, 45, 20, 0, 4, 128, 4), (30, 45, 64, 1, 8, 128, 4), (30, 45, 40, 1, 4, 128, 4), (30, 45, 40, 1, 8, 128, 4),
+    (24, 36, 32, 1, 8, 64, 2), (24, 36, 32, 1, 4, 128, 4), (24, 36, 32, 1, 8, 128, 4), (24, 36, 16, 1, 4, 128, 4),
+    (24, 36, 16, 1, 8, 128, 4), (24, 36, 32, 2, 8, 256, 8), (24, 36, 16, 2, 4, 128, 4), (24, 36, 16, 2, 8, 128, 4),
+    (24, 36, 16, 3, 8, 128, 4), (20, 30, 32, 3, 8, 256, 8), (24, 36, 16, 3, 8, 256, 8), (24, 36, 16, 4, 8, 256, 8),
+    (20, 30, 16, 4, 8, 256, 8),
+)
+LADDER_RATE = 19531
+#: Bytes the rate control leaves for the container's framing of a one-block stream (its header,
+#: block index and CRCs take ~60), so that the whole stream, not just the payload, meets the target.
+FRAMING_RESERVE = 64
 
 
 def _int_param(name: str, value, lo: int, hi: int) -> int:
@@ -115,9 +133,11 @@ class HybridCodec(Codec):
         One background point every ``background_factor`` samples, each within
         ``background_near`` levels (+1/2 for rounding) of the low-passed signal.
     target_ratio, target_bits_per_sample : float, optional
-        Rate control: pick snippet_near and the background setting from :data:`SNIPPET_NEARS` and
-        :data:`BACKGROUNDS` (least modelled spike-band error first) so each payload reaches this
-        ratio (16-bit samples / payload bytes) or size.  Overrides the three quantiser parameters.
+        Rate control: each payload (each container block) is encoded at the most faithful rung of
+        :data:`LADDER` (windows, snippet, taper and background quantisers) whose actual encode
+        reaches this ratio (16-bit samples / payload bytes, less :data:`FRAMING_RESERVE`) or size;
+        a block that even the coarsest rung cannot bring to the target gets the coarsest rung.
+        Overrides the window and quantiser parameters (the payload states the ones it used).
     events_only : bool
         Keep only trough times, channels and quantised trough amplitudes (``amplitude_step``
         levels); the decoder draws a fixed spike shape at each event on a flat baseline.
@@ -233,60 +253,69 @@ class HybridCodec(Codec):
         raster = np.zeros((n_t, n_ch), dtype=bool)
         for c, tr in enumerate(troughs):
             raster[tr, c] = True
-        head += varint.encode([self.snippet_before, self.snippet_after, self.taper])
         spikes = IsiCodec().encode(raster)
-        head += varint.encode([len(spikes)]) + spikes
+        spikes = bytes(varint.encode([len(spikes)])) + spikes
+
+        def front(before, after, taper):
+            return bytes(head) + bytes(varint.encode([before, after, taper])) + spikes
 
         if self.events_only:
-            return bytes(head) + self._encode_events(levels, filtered, troughs)
-
-        target = None
+            return (front(self.snippet_before, self.snippet_after, self.taper)
+                    + self._encode_events(levels, filtered, troughs))
         if self.target_ratio is not None:
             target = 2 * n_t * n_ch / self.target_ratio
         elif self.target_bits_per_sample is not None:
             target = self.target_bits_per_sample * n_t * n_ch / 8
-        weights = self._weights(troughs, n_t)
-        if target is None:
+        else:
+            weights = self._weights_for(troughs, n_t, self.snippet_before, self.snippet_after, self.taper)
             bg = self._background(levels, top, self.background_factor, self.background_near)
-            return bytes(head) + self._body(bg, self._residuals(levels, bg, weights, self.snippet_near),
-                                            self.snippet_near)
-        return bytes(head) + self._rate_control(levels, filtered, top, weights, target - len(head))
+            near, taper_near = self.snippet_near, max(self.snippet_near, self.taper_near)
+            return (front(self.snippet_before, self.snippet_after, self.taper)
+                    + self._body(bg, self._residuals(levels, bg, weights, near, taper_near), near, taper_near))
+        return self._rate_control(levels, top, troughs, front, target - FRAMING_RESERVE)
 
-    def _rate_control(self, levels, filtered, top, weights, budget) -> bytes:
-        core = np.stack([w == K.TAPER_ONE for w in weights], axis=1)
-        n_core = int(np.count_nonzero(core))
-        n_taper = sum(int(np.count_nonzero(w)) for w in weights) - n_core
-        backgrounds = []
-        for factor, near in BACKGROUNDS:
-            bg = self._background(levels, top, factor, near)
-            recon = np.empty_like(levels)
-            column = np.empty(levels.shape[0], dtype=np.int64)
-            exact = self._residual_values(levels, bg, weights, 0, 0)
-            k = 0
-            for c in range(levels.shape[1]):
-                k += K.add_windows(column, bg[2][c], weights[c], exact[k:], 0, 0, top)
-                recon[:, c] = column
-            err = D.bandpass(recon, self.sample_rate) - filtered if n_core else np.zeros(0)
-            backgrounds.append((bg, float(np.sum(np.square(err[core]))) if n_core else 0.0))
-        finest = backgrounds[0][0]
-        snippets = {k: len(self._residuals(levels, finest, weights, k)) for k in SNIPPET_NEARS}
-        candidates = []
-        for bg, dist in backgrounds:
-            for k in SNIPPET_NEARS:
-                kt = self._taper_near(k)
-                noise = _BAND_SHARE * (n_core * ((2 * k + 1) ** 2 - 1) + n_taper * ((2 * kt + 1) ** 2 - 1) / 4) / 12
-                size = len(bg[0]) + snippets[k] + 8
-                candidates.append((dist + noise, size, bg, k))
-        fitting = sorted((c for c in candidates if c[1] <= budget), key=lambda c: (c[0], c[1]))
-        for _, _, bg, k in fitting:
-            body = self._body(bg, self._residuals(levels, bg, weights, k), k)
-            if len(body) <= budget:
-                return body
-        _, _, bg, k = min(candidates, key=lambda c: (c[1], c[0]))
-        return self._body(bg, self._residuals(levels, bg, weights, k), k)
+    def rungs(self) -> list[tuple[int, ...]]:
+        """:data:`LADDER` with its windows scaled from 19531 Hz to this codec's sample rate."""
+        scale = self.sample_rate / LADDER_RATE
 
-    def _weights(self, troughs, n_t: int) -> list[np.ndarray]:
-        return self._weights_for(troughs, n_t, self.snippet_before, self.snippet_after, self.taper)
+        def samples(w, low):  # within the bounds a decoder checks (FORMAT.md 3.4.3)
+            return min(MAX_WINDOW, max(low, round(w * scale)))
+
+        return [(samples(before, 0), samples(after, 1), samples(taper, 0)) + tuple(rest)
+                for before, after, taper, *rest in LADDER]
+
+    def _rate_control(self, levels, top, troughs, front, budget) -> bytes:
+        """The whole payload at the most faithful rung whose encode fits ``budget`` bytes (else the coarsest).
+
+        Payloads shrink down the ladder, so a bisection over actual encodes finds that rung in about
+        log2(len(LADDER)) encodes; backgrounds and window masks are shared between the rungs tried.
+        """
+        n_t = levels.shape[0]
+        rungs = self.rungs()
+        backgrounds, masks, payloads = {}, {}, {}
+
+        def payload(i):
+            if i not in payloads:
+                before, after, taper, near, taper_near, factor, background_near = rungs[i]
+                if (factor, background_near) not in backgrounds:
+                    backgrounds[factor, background_near] = self._background(levels, top, factor, background_near)
+                if (before, after, taper) not in masks:
+                    masks[before, after, taper] = self._weights_for(troughs, n_t, before, after, taper)
+                bg = backgrounds[factor, background_near]
+                residuals = self._residuals(levels, bg, masks[before, after, taper], near, taper_near)
+                payloads[i] = front(before, after, taper) + self._body(bg, residuals, near, taper_near)
+            return payloads[i]
+
+        lo, hi = 0, len(rungs) - 1
+        if len(payload(hi)) > budget:
+            return payload(hi)
+        while lo < hi:  # payload(hi) fits throughout
+            mid = (lo + hi) // 2
+            if len(payload(mid)) <= budget:
+                hi = mid
+            else:
+                lo = mid + 1
+        return payload(hi)
 
     def _background(self, levels, top, factor, near):
         """``(payload, (factor, near), full-rate background per channel)`` of one background setting."""
@@ -317,17 +346,15 @@ class HybridCodec(Codec):
             parts.append(q)
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
-    def _taper_near(self, near: int) -> int:
-        return max(near, self.taper_near)
-
-    def _residuals(self, levels, bg, weights, near) -> bytes:
-        q = self._residual_values(levels, bg, weights, near, self._taper_near(near))
+    def _residuals(self, levels, bg, weights, near, taper_near) -> bytes:
+        q = self._residual_values(levels, bg, weights, near, taper_near)
         qdtype = np.int16 if q.size == 0 or (q.min() >= -32768 and q.max() <= 32767) else np.int32
         return bytes(self._inner().encode(q.astype(qdtype)))
 
-    def _body(self, bg, residuals: bytes, snippet_near: int) -> bytes:
+    @staticmethod
+    def _body(bg, residuals: bytes, snippet_near: int, taper_near: int) -> bytes:
         (factor, near) = bg[1]
-        return (bytes(varint.encode([snippet_near, self._taper_near(snippet_near), factor, near, len(bg[0])]))
+        return (bytes(varint.encode([snippet_near, taper_near, factor, near, len(bg[0])]))
                 + bg[0] + residuals)
 
     def _encode_events(self, levels, filtered, troughs) -> bytes:

@@ -61,32 +61,32 @@ def observe(levels, tail, seen, sums, pairs):
     for i in range(lags + 1):
         pairs[i] += max(0, min(n_t, seen + n_t - i))
     for c in range(n_ch):
-        row = levels[c]
+        # 2-D indexing, not a row view: a view is reference-counted, 1024 times a packet
         for i in range(lags + 1):
             # one lag at a time: the pairs inside the frame form a loop the compiler vectorises
             s = 0
             a = 0
             b = 0
             for t in range(i, n_t):
-                s += row[t] * row[t - i]
-                a += row[t]
-                b += row[t - i]
+                s += levels[c, t] * levels[c, t - i]
+                a += levels[c, t]
+                b += levels[c, t - i]
             for t in range(max(0, i - seen), min(i, n_t)):
                 y = tail[c, lags + t - i]
-                s += row[t] * y
-                a += row[t]
+                s += levels[c, t] * y
+                a += levels[c, t]
                 b += y
             sums[c, 0, i] += s
             sums[c, 1, i] += a
             sums[c, 2, i] += b
         if n_t >= lags:
             for i in range(lags):
-                tail[c, i] = row[n_t - lags + i]
+                tail[c, i] = levels[c, n_t - lags + i]
         else:
             for i in range(lags - n_t):
                 tail[c, i] = tail[c, i + n_t]
             for i in range(n_t):
-                tail[c, lags - n_t + i] = row[i]
+                tail[c, lags - n_t + i] = levels[c, i]
 
 
 @nb.njit(cache=True, nogil=True)

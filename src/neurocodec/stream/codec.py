@@ -334,7 +334,7 @@ class StreamEncoder:
                                  sync_packets, min(refit_packets, 65535), kind, lo, hi)
         self._header = self.config.pack()
         self._t = _Tables(self.config)
-        self._kernel = WK.coder(self._t.mixed, False)
+        self._kernel = WK.coder(self._t.mixed, False, bounded=self.config.near > 0)
         c, f = channels, frame_samples
         self._raw_payload = 2 * c * f
         # coded packets never reach the raw size: the buffers stop there and overflow means "send raw"
@@ -469,7 +469,7 @@ class StreamDecoder:
     def __init__(self, header: bytes):
         self.config = StreamConfig.parse(header)
         self._t = _Tables(self.config)
-        self._kernel = WK.coder(self._t.mixed, True)
+        self._kernel = WK.coder(self._t.mixed, True, bounded=self.config.near > 0)
         self._buf = np.zeros(self.config.max_packet, dtype=np.uint8)
         self._expected = 0
         self._in_step = False
@@ -625,15 +625,17 @@ class StreamDecoder:
         start = pos + 4
         if m > end - start:
             raise CorruptStreamError(f"coded length {m} overruns the payload")
-        raw = buf[start + m:end]
-        if t.mixed and raw.size:
+        n_raw = end - start - m
+        if t.mixed and n_raw:
             raise CorruptStreamError("raw bits in a packet of a parameter set without them")
+        raw = np.zeros(n_raw + 1, dtype=np.uint8)  # the coder's raw-bit reader reads its zero last byte past the end
+        raw[:n_raw] = buf[start + m:end]
         stop, raw_bits, status = self._kernel(t.levels, t.lo, t.hi, t.coefs, t.orders, t.shifts, t.means, cfg.near,
                                               t.model, t.params, buf, start, start + m, raw, t.state)
         if status != WK.STATUS_OK or stop != start + m:
             raise CorruptStreamError("coded levels do not decode to the packet's length")
-        if raw_bits > 8 * raw.size or raw_bits <= 8 * raw.size - 8:
-            raise CorruptStreamError(f"decoder used {raw_bits} raw bits of {raw.size} bytes")
+        if raw_bits > 8 * n_raw or raw_bits <= 8 * n_raw - 8:
+            raise CorruptStreamError(f"decoder used {raw_bits} raw bits of {n_raw} bytes")
         out = np.empty((cfg.frame_samples, c), dtype=np.int16)
         K.frame_samples(t.levels, t.values, out)
         return out

@@ -35,7 +35,7 @@ from ..entropy.arith import (
     encode_flush,
     encode_init,
 )
-from ..entropy.bitio import get_bits, put_bits
+from ..entropy.bitio import pack_bits, pack_flush, unpack_bits
 from ..entropy.models import (
     APM_KNOTS,
     SQUASH_TABLE,
@@ -44,8 +44,9 @@ from ..entropy.models import (
     apm_predict,
     apm_update,
     initial_apm,
-    mix_dot,
+    mix_dot2,
     mix_update,
+    nonneg,
     squash,
     stretch,
 )
@@ -61,6 +62,7 @@ MAG_BUCKETS = 24
 SIGN_CONTEXTS = 4 * 3 * 4
 ESCAPE_BITS = 62  # an escape longer than this cannot come from int32 data: the stream is corrupt
 N_INPUTS = 2  # stretched magnitude model, constant
+CONSTANT_INPUT = 256
 MAX_GROUP_BITS = 15  # in-group offsets of the fast models go raw: at most this many bits a sample
 
 # All adaptive state lives in one int64 vector, so a codec starts every payload from a copy of a
@@ -115,33 +117,36 @@ def _code(decode, bit, x1, x2, xc, buf, pos, end, p1):
 
 
 @nb.njit(inline="always", cache=True)
-def _decide(mixed, fit_mixer, decode, bit, x1, x2, xc, buf, pos, end, model, inputs, params, mi, slot, li):
+def _decide(mixed, fit_mixer, decode, bit, x1, x2, xc, buf, pos, end, model, apm, inputs, rates, mi, slot, li):
     """Code one "magnitude <= threshold?" decision: ``mi`` magnitude slot, ``li`` level context.
 
     Mixed: the magnitude counter, stretched and weighted per slot, plus the level bias, refined by
     an APM per slot.  Fast: a logistic model, magnitude value plus level bias, both learned by the
-    coding-cost gradient.
+    coding-cost gradient.  ``rates``: (magnitude rate, APM rate, bias rate).
     """
-    bias_rate = params[P_BIAS_RATE]
+    mag_rate, apm_shift, bias_rate = rates
+    mi = nonneg(MAG_AT + mi)
+    li = nonneg(BIAS_AT + li)
     if mixed:
-        pm = model[MAG_AT + mi]
+        pm = model[mi]
         wb = MIX_AT + N_INPUTS * slot
-        inputs[0] = stretch(pm, STRETCH_TABLE)
-        dot = mix_dot(model, wb, inputs, N_INPUTS) + (model[BIAS_AT + li] >> 8)
+        st = stretch(pm, STRETCH_TABLE)
+        dot = mix_dot2(model, wb, st, CONSTANT_INPUT) + (model[li] >> 8)
         pmix = squash(dot, SQUASH_TABLE)
-        pa, ai, aw = apm_predict(model[APM_AT:], slot, dot)
+        pa, ai, aw = apm_predict(apm, slot, dot)
         bit, x1, x2, xc, pos = _code(decode, bit, x1, x2, xc, buf, pos, end, (pmix + pa) >> 1)
         if fit_mixer:
+            inputs[0] = st
             mix_update(model, wb, inputs, N_INPUTS, pmix, bit, FIT_MIX_RATE)
-        model[BIAS_AT + li] += (((bit << 16) - pmix) * bias_rate) >> 8
-        apm_update(model[APM_AT:], ai, aw, bit, params[P_APM_SHIFT])
-        model[MAG_AT + mi] = adapt(pm, bit, params[P_MAG_RATE])
+        model[li] += (((bit << 16) - pmix) * bias_rate) >> 8
+        apm_update(apm, ai, aw, bit, apm_shift)
+        model[mi] = adapt(pm, bit, mag_rate)
     else:
-        p = squash((model[MAG_AT + mi] + model[BIAS_AT + li]) >> 8, SQUASH_TABLE)
+        p = squash((model[mi] + model[li]) >> 8, SQUASH_TABLE)
         bit, x1, x2, xc, pos = _code(decode, bit, x1, x2, xc, buf, pos, end, p)
         err = (bit << 16) - p
-        model[BIAS_AT + li] += (err * bias_rate) >> 8
-        model[MAG_AT + mi] += (err * params[P_MAG_RATE]) >> 8
+        model[li] += (err * bias_rate) >> 8
+        model[mi] += (err * mag_rate) >> 8
     return bit, x1, x2, xc, pos
 
 
@@ -153,16 +158,20 @@ def new_state(n_ch: int, max_order: int) -> np.ndarray:
 
 
 @functools.cache
-def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
+def coder(mixed: bool, decode: bool, fit_mixer: bool = False, bounded: bool = False, cached: bool = True):
     """The kernel that encodes (or decodes) with the mixed models (``max``) or the fast ones.
 
     The switches are compile-time constants of each kernel, so the hot loop carries no tests of
-    them.  ``fit_mixer`` lets the mixer weights learn: what benchmarks/crossval_waveform.py fits
+    them: ``bounded`` kernels code near-lossless series, the others only ``near = 0`` (they return
+    ``STATUS_OUT_OF_RANGE`` for any other), and leave the quantiser's arithmetic out of the loop.
+    ``cached=False`` compiles afresh instead of loading numba's on-disk cache: what the
+    ahead-of-time build needs, since kernels cached by different processes may carry the same
+    symbol name (these closures share one), and linked into one library one would replace another.  ``fit_mixer`` lets the mixer weights learn: what benchmarks/crossval_waveform.py fits
     priors with (a codec never does: weights fitted offline code short recordings better).
     The kernel releases the GIL, so threads can code independent payloads side by side.
     """
 
-    @nb.njit(cache=True, nogil=True)
+    @nb.njit(cache=cached, nogil=True)
     def code_levels(levels, lo, hi, coefs, orders, shifts, means, near, model, params, buf, start, end, raw,
                     state):
         """Encode or decode the level series ``levels[c, :]`` of every channel, channel after channel.
@@ -181,11 +190,17 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
         gets ``STATUS_OUT_OF_RANGE``.
         """
         n_ch, n_t = levels.shape
+        if not bounded:
+            if near != 0:
+                return start, 0, STATUS_OUT_OF_RANGE
+            near = 0
         smooth = params[P_SMOOTH]
         group_base = params[P_GROUP]
+        rates = (params[P_MAG_RATE], params[P_APM_SHIFT], params[P_BIAS_RATE])
+        apm = model[APM_AT:]  # one view for the whole call, not one a decision
         step = 2 * near + 1
         inputs = np.zeros(N_INPUTS, dtype=np.int64)
-        inputs[N_INPUTS - 1] = 256
+        inputs[N_INPUTS - 1] = CONSTANT_INPUT
         if decode:
             x1, x2, xc, pos = decode_init(buf, start, end)
         else:
@@ -193,12 +208,18 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
             xc = 0
             pos = start
 
+        # raw bits through an accumulator: byte position, pending bits, how many
         rpos = 0
+        racc = 0
+        rcount = 0
         max_order = coefs.shape[1]
         # a window of the history, slid when full: memory stays small whatever the series length
         hist = np.empty(HISTORY_WINDOW + max_order, dtype=np.int64)
         for ch in range(n_ch):
-            hist[:max_order] = state[ch, :max_order]
+            # element loops, not slices: a slice is an array view numba reference-counts, per channel
+            # (the stream codes 1024 channels of 20 samples a packet)
+            for i in range(max_order):
+                hist[i] = state[ch, i]
             h = max_order
             avg = state[ch, max_order + STATE_AVG]
             prev_neg = state[ch, max_order + STATE_NEG]
@@ -207,19 +228,24 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
             mu = means[ch]
             lo_c = lo[ch]
             hi_c = hi[ch]
-            cf = coefs[ch]
-            lv = levels[ch]
             half = (1 << shift) >> 1
             for t in range(n_t):
                 if decode and pos > end:
                     # the payload ran out: stop now, not after the samples it claims to hold
-                    return pos, rpos, STATUS_TRUNCATED
+                    return pos, 8 * rpos - rcount, STATUS_TRUNCATED
                 if h == hist.shape[0]:
-                    hist[:max_order] = hist[h - max_order:h]
+                    for i in range(max_order):
+                        hist[i] = hist[h - max_order + i]
                     h = max_order
                 acc = half
-                for i in range(order):
-                    acc += cf[i] * hist[h - 1 - i]
+                # the fast orders (file 1, stream 2) without a loop
+                if order == 1:
+                    acc += coefs[ch, 0] * hist[nonneg(h - 1)]
+                elif order == 2:
+                    acc += coefs[ch, 0] * hist[nonneg(h - 1)] + coefs[ch, 1] * hist[nonneg(h - 2)]
+                else:
+                    for i in range(order):
+                        acc += coefs[ch, i] * hist[nonneg(h - 1 - i)]
                 pred = mu + (acc >> shift)
                 if pred < lo_c:
                     pred = lo_c
@@ -234,10 +260,10 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
                     down = pred - lo_c
                 target = 0
                 if not decode:
-                    target = lv[t] - pred
+                    target = levels[ch, t] - pred
                     if near:
                         target = (target + near) // step if target >= 0 else -((near - target) // step)
-                mb = MAG_BUCKET_TABLE[min(avg, 4095)]
+                mb = MAG_BUCKET_TABLE[nonneg(min(avg, 4095))]  # avg >= 0: a mean of magnitudes
                 mrow = mb * N_STEPS
                 bit = 1
                 # zero flag: "|r| <= 0", landing on pred
@@ -246,7 +272,7 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
                         bit = 1 if target == 0 else 0
                     li = (pred & (LEVEL_CONTEXTS - 1)) * 3
                     bit, x1, x2, xc, pos = _decide(mixed, fit_mixer, decode, bit, x1, x2, xc, buf, pos, end,
-                                                   model, inputs, params, mrow, 0, li)
+                                                   model, apm, inputs, rates, mrow, 0, li)
                 r = 0
                 if not bit:
                     # the group size: one level (plain unary) for max; for fast it grows with the recent
@@ -267,7 +293,7 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
                     elif decode:
                         # the encoder writes these bits after the groups; the raw stream has no other use
                         # between the two points, so the decoder may read them first
-                        value, rpos = get_bits(raw, rpos, n_raw)
+                        value, rpos, racc, rcount = unpack_bits(raw, rpos, racc, rcount, n_raw)
                         offset = value & ((1 << g) - 1)
                         if not forced:
                             neg = value >> g
@@ -287,7 +313,7 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
                             bit = 1 if m <= top else 0
                         li = ((pred + s * (top * step + near)) & (LEVEL_CONTEXTS - 1)) * 3 + direction
                         bit, x1, x2, xc, pos = _decide(mixed, fit_mixer, decode, bit, x1, x2, xc, buf, pos, end,
-                                                       model, inputs, params, mrow + j, j, li)
+                                                       model, apm, inputs, rates, mrow + j, j, li)
                         if bit:
                             b = top
                             break
@@ -306,7 +332,7 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
                                 break
                             nbits += 1
                             if nbits >= ESCAPE_BITS:
-                                return pos, rpos, STATUS_OUT_OF_RANGE
+                                return pos, 8 * rpos - rcount, STATUS_OUT_OF_RANGE
                         value = 1
                         for i in range(nbits - 1, -1, -1):
                             if not decode:
@@ -318,30 +344,36 @@ def coder(mixed: bool, decode: bool, fit_mixer: bool = False):
                     if decode:
                         a += offset
                         if a > b or a > m_max:
-                            return pos, rpos, STATUS_OUT_OF_RANGE
+                            return pos, 8 * rpos - rcount, STATUS_OUT_OF_RANGE
                     elif n_raw:
-                        rpos = put_bits(raw, rpos, ((neg << g) | (m - a)) if not forced else m - a, n_raw)
+                        rpos, racc, rcount = pack_bits(raw, rpos, racc, rcount,
+                                                       ((neg << g) | (m - a)) if not forced else m - a, n_raw)
                         a = m
                     r = s * a
                     prev_neg = 1 + neg
                 else:
                     prev_neg = 0
-                x = pred + r * step
+                # the encoder knows the sample: taking it from the input, not from the decisions, lets
+                # the next sample's prediction start while this one's bits are still being coded
+                x = levels[ch, t] if not decode and not near else pred + r * step
                 if near:
                     # a step past the range's edge reconstructs on the edge, still within near of the sample
                     x = min(max(x, lo_c), hi_c)
-                    lv[t] = x
+                    levels[ch, t] = x
                 elif decode:
-                    lv[t] = x
+                    levels[ch, t] = x
+                if not decode and not near:
+                    r = target
                 avg += (((r if r >= 0 else -r) << 4) - avg) >> smooth
-                hist[h] = x - mu
+                hist[nonneg(h)] = x - mu
                 h += 1
-            state[ch, :max_order] = hist[h - max_order:h]
+            for i in range(max_order):
+                state[ch, i] = hist[h - max_order + i]
             state[ch, max_order + STATE_AVG] = avg
             state[ch, max_order + STATE_NEG] = prev_neg
-        if not decode:
-            pos = encode_flush(x1, x2, buf, pos)
-        return pos, rpos, STATUS_OK
+        if decode:
+            return pos, 8 * rpos - rcount, STATUS_OK
+        return encode_flush(x1, x2, buf, pos), pack_flush(raw, rpos, racc, rcount), STATUS_OK
 
     return code_levels
 

@@ -234,7 +234,7 @@ class WaveformCodec(Codec):
         head += tables[:K.write_channel_tables(lo, coefs, orders, shifts, means, tables, 0)].tobytes()
         params = np.array(PARAM_SETS[set_id], dtype=np.int64)
         mixed = bool(params[K.P_MIXED])
-        kernel = K.coder(mixed, False, fit)
+        kernel = K.coder(mixed, False, fit, bounded=near > 0)
         if prior is None:
             prior = prior_for(set_id, near)
         # sized for the implant's data (~5 coded and ~3 raw bits a sample); anything that does not fit
@@ -319,23 +319,25 @@ class WaveformCodec(Codec):
         lo, hi, coefs, orders, shifts, means = _channel_tables(n_ch, top)
         pos = _read_channel_tables(data, pos, near, top, lo, hi, coefs, orders, shifts, means)
         mixed = bool(params[K.P_MIXED])
-        raw = np.zeros(0, dtype=np.uint8)
+        raw = np.zeros(1, dtype=np.uint8)  # the coder's raw-bit reader reads its zero last byte past the end
         if not mixed:
             (raw_bytes,), pos = read_varints(data, pos, 1)
             if raw_bytes > size - pos:
                 raise TruncatedStreamError(f"raw bit stream of {raw_bytes} bytes overruns the payload")
-            raw = data[pos : pos + int(raw_bytes)]
+            raw = np.zeros(int(raw_bytes) + 1, dtype=np.uint8)
+            raw[:-1] = data[pos : pos + int(raw_bytes)]
             pos += int(raw_bytes)
         series = level_buffer((n_ch, n_t))
-        kernel = K.coder(mixed, True)
+        kernel = K.coder(mixed, True, bounded=near > 0)
         end, raw_bits, status = kernel(series, lo, hi, coefs, orders, shifts, means, near, prior_for(set_id, near).copy(),
                                        params, data, pos, size, raw, K.new_state(n_ch, MAX_ORDER))
         if end > size or status == K.STATUS_TRUNCATED:
             raise TruncatedStreamError(f"waveform payload truncated: decoder needed more than its {size} bytes")
         if status != K.STATUS_OK:
             raise CorruptStreamError("coded levels decode to values outside the level range")
-        if raw_bits > 8 * raw.size or raw_bits <= 8 * raw.size - 8:
-            raise CorruptStreamError(f"decoder used {raw_bits} raw bits of a {raw.size}-byte raw stream")
+        raw_size = raw.size - 1
+        if raw_bits > 8 * raw_size or raw_bits <= 8 * raw_size - 8:
+            raise CorruptStreamError(f"decoder used {raw_bits} raw bits of a {raw_size}-byte raw stream")
         _check_tail(data, end, flags)
         bad = K.add_previous(series, lo, top)
         if bad >= 0:
