@@ -8,7 +8,11 @@ the synthetic recordings of ``neurocodec.synthetic`` stand in.  For each array, 
 - neurocodec ``max`` and ``fast`` through ``compress``/``decompress``: ratio; per-core speed (M
   samples/s of process CPU time with ``threads=1``); speed on every core (M samples/s of wall
   time with ``threads=None``) and its gain over one thread (wall time with ``threads=1`` / with
-  ``threads=None``); per-core speed relative to the mono array of the same run;
+  ``threads=None``); per-core speed relative to the mono array of the same run (timed again just
+  before and just after the array's, and averaged: on a shared machine the load moves between
+  measurements), and relative to ``--own-mono`` of the array's own channels coded one at a time
+  as mono recordings of the same length, timed right after the array (the same samples, so what
+  the wide layout costs apart from how hard the data is);
 - baselines, one thread each, per core: FLAC -8 (``flac-numcodecs``, in groups of at most 8
   channels, FLAC's own limit), pcodec (``pcodec``, one channel at a time) and WavPack
   (``wavpack-numcodecs``, when installed);
@@ -139,22 +143,76 @@ def baselines():
     return out
 
 
-def bench_neurocodec(x, preset, min_cpu):
+def bench_neurocodec(x, preset, min_cpu, mono=None, own=0):
+    """Ratio and speeds of ``x``; with ``mono`` (the run's mono array), also its per-core speed timed just
+    before and just after the array's (on a shared machine the load moves between measurements), and
+    with ``own`` that of ``own`` of the array's channels coded as mono arrays, timed right after it."""
     n = x.size
+    cols = own_channels(x, own) if own else []
+    out = {}
+
+    def per_core(way, arr):
+        if way == "enc":
+            _, cpu, _ = timed(lambda: neurocodec.compress(arr, preset=preset, threads=1), min_cpu)
+        else:
+            data = neurocodec.compress(arr, preset=preset, threads=1)
+            _, cpu, _ = timed(lambda: neurocodec.decompress(data, threads=1), min_cpu)
+        return arr.size / cpu / 1e6
+
+    def bracket(way):
+        if mono is not None:
+            out[f"mono_{way}_before"] = per_core(way, mono)
+
+    def close(way):
+        if cols:
+            out[f"own_mono_{way}_core"] = own_speed(cols, preset, min_cpu, way)
+        if mono is not None:
+            out[f"mono_{way}_after"] = per_core(way, mono)
+            out[f"mono_{way}_core"] = (out[f"mono_{way}_before"] + out[f"mono_{way}_after"]) / 2
+
+    bracket("enc")
     data, enc_cpu, enc_wall1 = timed(lambda: neurocodec.compress(x, preset=preset, threads=1), min_cpu)
+    close("enc")
+    bracket("dec")
     y, dec_cpu, dec_wall1 = timed(lambda: neurocodec.decompress(data, threads=1), min_cpu)
+    close("dec")
     if not np.array_equal(x, y):
         raise RuntimeError(f"{preset}: round trip failed")
     data_all, _, enc_wall = timed(lambda: neurocodec.compress(x, preset=preset, threads=None), min_cpu)
     if data_all != data:
         raise RuntimeError(f"{preset}: bytes depend on the thread count")
     _, _, dec_wall = timed(lambda: neurocodec.decompress(data, threads=None), min_cpu)
-    return {
+    out.update({
         "ratio": x.nbytes / len(data),
         "enc_core": n / enc_cpu / 1e6, "dec_core": n / dec_cpu / 1e6,
         "enc_all": n / enc_wall / 1e6, "dec_all": n / dec_wall / 1e6,
         "enc_gain": enc_wall1 / enc_wall, "dec_gain": dec_wall1 / dec_wall,
-    }
+    })
+    for way in ("enc", "dec"):
+        if f"mono_{way}_core" in out:
+            out[f"{way}_vs_mono"] = out[f"{way}_core"] / out[f"mono_{way}_core"]
+        if f"own_mono_{way}_core" in out:
+            out[f"{way}_vs_own_mono"] = out[f"{way}_core"] / out[f"own_mono_{way}_core"]
+    return out
+
+
+def own_channels(x, count):
+    """``count`` evenly spaced channels of ``x``, each as a contiguous mono array."""
+    picks = np.unique(np.linspace(0, x.shape[1] - 1, min(count, x.shape[1])).astype(int))
+    return [np.ascontiguousarray(x[:, c]) for c in picks]
+
+
+def own_speed(cols, preset, min_cpu, way):
+    """Per-core speed (``way``: "enc" or "dec") of the channels ``cols`` coded one at a time as mono arrays."""
+    n = sum(c.size for c in cols)
+    if way == "enc":
+        _, cpu, _ = timed(lambda: [neurocodec.compress(c, preset=preset, threads=1) for c in cols], min_cpu)
+        return n / cpu / 1e6
+    data = [neurocodec.compress(c, preset=preset, threads=1) for c in cols]
+    ys, cpu, _ = timed(lambda: [neurocodec.decompress(d, threads=1) for d in data], min_cpu)
+    if not all(np.array_equal(c, y) for c, y in zip(cols, ys)):
+        raise RuntimeError(f"{preset}: round trip of a channel failed")
+    return n / cpu / 1e6
 
 
 def bench_baseline(codec, x, min_cpu):
@@ -188,6 +246,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-baselines", action="store_true")
     ap.add_argument("--no-exe", action="store_true", help="skip building and timing the challenge executables")
     ap.add_argument("--pair-runs", type=int, default=5)
+    ap.add_argument("--own-mono", type=int, default=8, metavar="N",
+                    help="channels of each wide array also coded alone as mono arrays (0: skip)")
     ap.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     args = ap.parse_args(argv)
 
@@ -203,7 +263,7 @@ def main(argv=None) -> int:
     neurocodec.decompress(neurocodec.compress(make_array(pool, 2000, 2), preset="max"))  # compile outside timing
     neurocodec.decompress(neurocodec.compress(make_array(pool, 2000, 2), preset="fast"))
     header = (f"{'codec':14} {'C':>5} {'T s':>5} {'ratio':>6} {'enc/core':>9} {'dec/core':>9} {'enc all':>8} "
-              f"{'dec all':>8} {'enc x':>6} {'dec x':>6} {'enc/mono':>8} {'dec/mono':>8}")
+              f"{'dec all':>8} {'enc x':>6} {'dec x':>6} {'enc/mono':>8} {'dec/mono':>8} {'enc/own':>7} {'dec/own':>7}")
     print(header)
     mono = {}
     for seconds in args.seconds:
@@ -211,19 +271,19 @@ def main(argv=None) -> int:
         for n_ch in args.channels:
             x = make_array(pool, n_t, n_ch)
             for preset in args.presets:
-                r = bench_neurocodec(x, preset, args.min_cpu)
+                wide = n_ch > 1
+                r = bench_neurocodec(x, preset, args.min_cpu, mono.get(seconds) if wide else None,
+                                     args.own_mono if wide else 0)
                 if n_ch == 1:
-                    mono[(seconds, preset)] = r
-                ref = mono.get((seconds, preset))
+                    mono[seconds] = x
+                    r.update(enc_vs_mono=1.0, dec_vs_mono=1.0)
                 r.update(codec=f"neurocodec {preset}", channels=n_ch, seconds=seconds)
-                if ref:
-                    r["enc_vs_mono"] = r["enc_core"] / ref["enc_core"]
-                    r["dec_vs_mono"] = r["dec_core"] / ref["dec_core"]
                 results.append(r)
                 print(f"{r['codec']:14} {n_ch:5d} {seconds:5g} {r['ratio']:6.3f} {r['enc_core']:9.2f} "
                       f"{r['dec_core']:9.2f} {r['enc_all']:8.2f} {r['dec_all']:8.2f} {r['enc_gain']:6.2f} "
                       f"{r['dec_gain']:6.2f} {r.get('enc_vs_mono', float('nan')):8.2f} "
-                      f"{r.get('dec_vs_mono', float('nan')):8.2f}", flush=True)
+                      f"{r.get('dec_vs_mono', float('nan')):8.2f} {r.get('enc_vs_own_mono', float('nan')):7.2f} "
+                      f"{r.get('dec_vs_own_mono', float('nan')):7.2f}", flush=True)
             for name, codec, _ in others:
                 if codec is None:
                     continue

@@ -411,7 +411,12 @@ def fit_lpc(series, order, near, out):
     order = min(order, n_t // 4)
     if order <= 0:
         return mu, 0, 0, 0.0
-    r = autocorrelation(series, mu, order)
+    return _fit_autocorrelation(mu, autocorrelation(series, mu, order), n_t, order, near, out)
+
+
+@nb.njit(cache=True, nogil=True)
+def _fit_autocorrelation(mu, r, n_t, order, near, out):
+    # fit_lpc from the autocorrelation r[0 .. order] about the mean level mu (r is modified)
     if r[0] <= 0:
         return mu, 0, 0, 0.0
     r[0] *= 1.0 + 1e-6  # white-noise floor keeps the recursion stable on degenerate input
@@ -456,6 +461,16 @@ def analyse_channels(levels, order, near, cross_channel, top, lo, coefs, orders,
     channel; the difference is fitted in full only where its proxy energy wins.  The caller
     subtracts the previous channel where ``lo < 0``.
     """
+    if order <= CROSS_ORDER and top < 32768:
+        _analyse_short(levels, order, near, cross_channel, top, lo, coefs, orders, shifts, means)
+    else:
+        _analyse_each(levels, order, near, cross_channel, top, lo, coefs, orders, shifts, means)
+
+
+@nb.njit(cache=True, nogil=True)
+def _analyse_each(levels, order, near, cross_channel, top, lo, coefs, orders, shifts, means):
+    # analyse_channels for any order and level range: a fit per channel, and per difference that
+    # its proxy energy calls for
     n_ch, n_t = levels.shape
     diff = np.empty(n_t, dtype=np.int64)
     for c in range(n_ch):
@@ -466,6 +481,95 @@ def analyse_channels(levels, order, near, cross_channel, top, lo, coefs, orders,
             if _proxy_energy(diff, order) < CROSS_GAIN * energy:
                 coefs[c, :] = 0
                 mu, shift, n, _ = fit_lpc(diff, order, 0, coefs[c])
+                lo[c] = -top
+        means[c] = mu
+        shifts[c] = shift
+        orders[c] = n
+
+
+@nb.njit(inline="always")
+def _centred(n_t, mu, total, products, head, tail, lags, r):
+    # r[i] = sum over t >= i of (x[t] - mu) * (x[t - i] - mu) from the plain sums of x: exact in
+    # int64 (every term below 2**58 for levels under 2**15 and at most 2**28 samples), so the very
+    # sums autocorrelation adds up
+    for i in range(lags + 1):
+        r[i] = products[i] - mu * ((total - head[i]) + (total - tail[i])) + (n_t - i) * mu * mu
+
+
+@nb.njit(cache=True, nogil=True)
+def _analyse_short(levels, order, near, cross_channel, top, lo, coefs, orders, shifts, means):
+    """analyse_channels for predictors of order <= CROSS_ORDER on levels below 2**15, in one pass per channel.
+
+    The mean, the lagged sums of the channel and those of its difference to the previous channel
+    come from one walk over both (the difference never stored), while the previous channel is
+    still in cache; the results are the sums the general path adds up, so the choices and the
+    bytes are the same.
+    """
+    n_ch, n_t = levels.shape
+    lags = min(order, n_t // 4)
+    xs = np.zeros((2, CROSS_ORDER + 1), dtype=np.int64)  # products, then head sums / tail sums below
+    ds = np.zeros((2, CROSS_ORDER + 1), dtype=np.int64)
+    x_ends = np.zeros((2, CROSS_ORDER + 1), dtype=np.int64)
+    d_ends = np.zeros((2, CROSS_ORDER + 1), dtype=np.int64)
+    r = np.zeros(CROSS_ORDER + 1)
+    for c in range(n_ch):
+        x = levels[c]
+        with_diff = cross_channel and c > 0 and lags > 0
+        xs[:] = 0
+        ds[:] = 0
+        x_total = 0
+        d_total = 0
+        x1 = x2 = d1 = d2 = 0
+        if with_diff:
+            y = levels[c - 1]
+            for t in range(n_t):
+                v = x[t]
+                d = v - y[t]
+                x_total += v
+                d_total += d
+                xs[0, 0] += v * v
+                xs[0, 1] += v * x1
+                xs[0, 2] += v * x2
+                ds[0, 0] += d * d
+                ds[0, 1] += d * d1
+                ds[0, 2] += d * d2
+                x2, x1, d2, d1 = x1, v, d1, d
+        else:
+            for t in range(n_t):
+                v = x[t]
+                x_total += v
+                xs[0, 0] += v * v
+                xs[0, 1] += v * x1
+                xs[0, 2] += v * x2
+                x2, x1 = x1, v
+        mu = np.int64(np.rint(x_total / n_t)) if n_t else 0
+        if lags <= 0:
+            means[c] = mu
+            shifts[c] = 0
+            orders[c] = 0
+            continue
+        # sums of the first and of the last i samples, which the lag-i sums leave out
+        for i in range(1, lags + 1):
+            x_ends[0, i] = x_ends[0, i - 1] + x[i - 1]
+            x_ends[1, i] = x_ends[1, i - 1] + x[n_t - i]
+        _centred(n_t, mu, x_total, xs[0], x_ends[0], x_ends[1], lags, r)
+        mu, shift, n, energy = _fit_autocorrelation(mu, r, n_t, lags, near, coefs[c])
+        if with_diff and energy > 0:
+            d_mu = np.int64(np.rint(d_total / n_t))
+            y = levels[c - 1]
+            for i in range(1, lags + 1):
+                d_ends[0, i] = d_ends[0, i - 1] + x[i - 1] - y[i - 1]
+                d_ends[1, i] = d_ends[1, i - 1] + x[n_t - i] - y[n_t - i]
+            _centred(n_t, d_mu, d_total, ds[0], d_ends[0], d_ends[1], lags, r)
+            proxy = 0.0
+            if r[0] > 0:
+                saved = r[0]
+                r[0] *= 1.0 + 1e-6
+                proxy = levinson_errors(r, lags)[1][lags - 1]
+                r[0] = saved
+            if proxy < CROSS_GAIN * energy:
+                coefs[c, :] = 0
+                mu, shift, n, _ = _fit_autocorrelation(d_mu, r, n_t, lags, 0, coefs[c])
                 lo[c] = -top
         means[c] = mu
         shifts[c] = shift
@@ -556,9 +660,18 @@ def map_to_channels(samples, index, offset, out):
     """``out[c, t] = index[samples[t, c] + offset]``: samples (T, C) to channel-major levels (C, T).
 
     One pass that maps and transposes, tile by tile (a transposed copy of a 1024-channel array
-    took longer than mapping it).  False as soon as a sample maps to -1 (not in the table).
+    took longer than mapping it).  False when a sample maps to -1 (not in the table): as soon as
+    it is met, or for one channel after the walk.
     """
     n_t, n_ch = samples.shape
+    if n_ch == 1:
+        # a mono recording has nothing to transpose: one flat walk, judged at its end
+        flags = 0
+        for t in range(n_t):
+            v = index[np.int64(samples[t, 0]) + offset]
+            flags |= v
+            out[0, t] = v
+        return flags >= 0
     for t0 in range(0, n_t, TILE):
         t1 = min(t0 + TILE, n_t)
         for c0 in range(0, n_ch, TILE):
@@ -580,9 +693,156 @@ def channels_to_samples(levels, values, offset, out):
     """
     n_ch, n_t = levels.shape
     table = values.shape[0] > 0
+    if n_ch == 1:
+        if table:
+            for t in range(n_t):
+                out[t, 0] = values[levels[0, t]]
+        else:
+            for t in range(n_t):
+                out[t, 0] = levels[0, t] + offset
+        return
     for t0 in range(0, n_t, TILE):
         t1 = min(t0 + TILE, n_t)
         for c0 in range(0, n_ch, TILE):
             for c in range(c0, min(c0 + TILE, n_ch)):
                 for t in range(t0, t1):
                     out[t, c] = values[levels[c, t]] if table else levels[c, t] + offset
+
+
+# Outcomes of read_channel_tables (lossless.py turns each into its typed error).
+TABLES_OK, TABLES_TRUNCATED, TABLES_BAD_VARINT, TABLES_BAD_TAG, TABLES_BAD_MEAN, TABLES_BAD_SHIFT, \
+    TABLES_BAD_COEF = range(7)
+#: Bytes write_channel_tables may need per channel beyond 10 per coefficient: tag, mean, shift.
+TABLE_BYTES = 12
+
+
+@nb.njit(inline="always")
+def _zigzag(v):
+    return (v << 1) if v >= 0 else ((-v << 1) - 1)
+
+
+@nb.njit(inline="always")
+def _put_varint(out, pos, v):
+    while v >= 128:
+        out[pos] = (v & 127) | 128
+        v >>= 7
+        pos += 1
+    out[pos] = v
+    return pos + 1
+
+
+@nb.njit(inline="always")
+def _get_varint(buf, pos, end):
+    # LEB128 as entropy.varint.decode_array reads it; position -1 when cut off or over 64 bits
+    v = np.uint64(0)
+    shift = 0
+    while True:
+        if pos >= end or shift > 63:
+            return v, -1
+        b = buf[pos]
+        pos += 1
+        v |= np.uint64(b & 127) << np.uint64(shift)
+        if b < 128:
+            return v, pos
+        shift += 7
+
+
+@nb.njit(cache=True, nogil=True)
+def write_channel_tables(lo, coefs, orders, shifts, means, out, pos):
+    """Each channel's predictor fields (tag, zigzag mean, shift, zigzag coefficients; lossless.py) into
+    ``out`` from ``pos``; returns the end.  ``out`` holds ``TABLE_BYTES`` a channel plus 10 a coefficient."""
+    for c in range(lo.shape[0]):
+        n = orders[c]
+        out[pos] = n | (0x80 if lo[c] < 0 else 0)
+        pos = _put_varint(out, pos + 1, _zigzag(means[c]))
+        if n:
+            out[pos] = shifts[c]
+            pos += 1
+            for i in range(n):
+                pos = _put_varint(out, pos, _zigzag(coefs[c, i]))
+    return pos
+
+
+@nb.njit(cache=True, nogil=True)
+def read_channel_tables(buf, pos, end, near, top, max_order, max_shift, max_coef, lo, hi, coefs, orders, shifts,
+                        means):
+    """Parse and check the fields :func:`write_channel_tables` writes, filling the tables the coder takes.
+
+    Returns ``(position, status, channel, value)``: on failure the channel at fault and the field's raw
+    value (the tag, the zigzag mean, the shift), in the order the fields are read, so the first fault
+    in the payload is the one reported whatever the channel count.
+    """
+    for c in range(lo.shape[0]):
+        if pos >= end:
+            return pos, TABLES_TRUNCATED, c, np.uint64(0)
+        tag = np.int64(buf[pos])
+        pos += 1
+        order = tag & 0x3F
+        if order > max_order or tag & 0x40 or (tag & 0x80 and (c == 0 or near)):
+            return pos, TABLES_BAD_TAG, c, np.uint64(tag)
+        if tag & 0x80:
+            lo[c] = -top
+        u, pos = _get_varint(buf, pos, end)
+        if pos < 0:
+            return pos, TABLES_BAD_VARINT, c, np.uint64(0)
+        # |mean| <= top: checked on the zigzag value, which may not fit an int64
+        if u > np.uint64(2 * top):
+            return pos, TABLES_BAD_MEAN, c, u
+        mean = np.int64(u >> np.uint64(1)) if (u & np.uint64(1)) == 0 else -np.int64((u + np.uint64(1)) >> np.uint64(1))
+        if mean < lo[c] or mean > hi[c]:
+            return pos, TABLES_BAD_MEAN, c, u
+        means[c] = mean
+        if order:
+            if pos >= end:
+                return pos, TABLES_TRUNCATED, c, np.uint64(0)
+            shift = np.int64(buf[pos])
+            pos += 1
+            if shift < 1 or shift > max_shift:
+                return pos, TABLES_BAD_SHIFT, c, np.uint64(shift)
+            shifts[c] = shift
+            # every coefficient is read before any is judged, as the fields come
+            bad = False
+            for i in range(order):
+                u, pos = _get_varint(buf, pos, end)
+                if pos < 0:
+                    return pos, TABLES_BAD_VARINT, c, np.uint64(0)
+                if u > np.uint64(2 * max_coef):
+                    bad = True
+                else:
+                    coefs[c, i] = np.int64(u >> np.uint64(1)) if (u & np.uint64(1)) == 0 \
+                        else -np.int64((u + np.uint64(1)) >> np.uint64(1))
+            if bad:
+                return pos, TABLES_BAD_COEF, c, np.uint64(0)
+        orders[c] = order
+    return pos, TABLES_OK, 0, np.uint64(0)
+
+
+@nb.njit(cache=True, nogil=True)
+def subtract_previous(levels, lo):
+    """In place, ``levels[c] -= levels[c - 1]`` for every channel marked ``lo[c] < 0`` (analyse_channels).
+
+    From the last channel down, so each channel subtracts the previous one as it was, not its
+    difference: no copy of the array for the few channels that differ.
+    """
+    n_ch, n_t = levels.shape
+    for c in range(n_ch - 1, 0, -1):
+        if lo[c] < 0:
+            for t in range(n_t):
+                levels[c, t] -= levels[c - 1, t]
+
+
+@nb.njit(cache=True, nogil=True)
+def add_previous(levels, lo, top):
+    """The decoder's inverse of :func:`subtract_previous`, first channel up; returns the first channel
+    whose reconstruction leaves ``[0, top]`` (a corrupt payload), else -1."""
+    n_ch, n_t = levels.shape
+    for c in range(1, n_ch):
+        if lo[c] < 0:
+            bad = False
+            for t in range(n_t):
+                v = levels[c, t] + levels[c - 1, t]
+                levels[c, t] = v
+                bad |= v < 0 or v > top
+            if bad:
+                return c
+    return -1

@@ -13,6 +13,8 @@ codes for free.  Three mappings, chosen per array by :func:`choose_mapping`:
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from ..entropy import varint
@@ -87,11 +89,36 @@ def unzigzag(u: int) -> int:
     return (u >> 1) if not u & 1 else -((u + 1) >> 1)
 
 
-def choose_mapping(samples: np.ndarray, channel_major: bool = False) -> tuple[Mapping, np.ndarray]:
+#: Largest level buffer (elements) a thread keeps from one payload to the next: a default container
+#: block's worth (container.DEFAULT_BLOCK_ELEMENTS).
+SCRATCH_ELEMENTS = 1 << 22
+_scratch = threading.local()
+
+
+def level_buffer(shape: tuple) -> np.ndarray:
+    """An int64 array of ``shape`` that this thread's next call may hand out again (contents undefined).
+
+    A payload's levels live only while it is coded.  A block of a wide array holds 4 M of them
+    (32 MB), which the allocator maps fresh for every block and the first writes then fault in page
+    by page (about 1 ns a sample, which a mono recording's smaller array, reused from the heap,
+    does not pay); one buffer per thread, up to ``SCRATCH_ELEMENTS``, spares that.
+    """
+    n = int(np.prod(shape, dtype=np.int64))
+    if n > SCRATCH_ELEMENTS:
+        return np.empty(shape, dtype=np.int64)
+    buf = getattr(_scratch, "levels", None)
+    if buf is None or buf.size < n:
+        buf = _scratch.levels = np.empty(n, dtype=np.int64)
+    return buf[:n].reshape(shape)
+
+
+def choose_mapping(samples: np.ndarray, channel_major: bool = False,
+                   out: np.ndarray | None = None) -> tuple[Mapping, np.ndarray]:
     """The cheapest mapping for ``samples`` (any shape, integer) and the samples' level indices (int64).
 
     The levels have the samples' shape, or with ``channel_major`` (for a (T, C) input) come as
-    (C, T), the layout the coder takes, made in the same pass as the mapping.
+    (C, T), the layout the coder takes, made in the same pass as the mapping.  ``out``: an int64
+    array of the levels' shape that the ladder mapping fills instead of a new one.
     """
     shape = samples.shape[::-1] if channel_major else samples.shape
     if samples.size == 0:
@@ -100,7 +127,7 @@ def choose_mapping(samples: np.ndarray, channel_major: bool = False) -> tuple[Ma
     if lo == hi:
         return Mapping(OFFSET, None, lo, 1), np.zeros(shape, dtype=np.int64)
     if lo >= LADDER_VALUES[0] and hi <= LADDER_VALUES[-1]:
-        levels = np.empty(shape, dtype=np.int64)
+        levels = np.empty(shape, dtype=np.int64) if out is None else out
         if channel_major:
             ok = map_to_channels(samples, LADDER_INDEX, 32768, levels)
         else:

@@ -47,7 +47,7 @@ from ..errors import (
 from ..registry import register_codec
 from . import _kernels as K
 from . import _prior
-from .levels import choose_mapping, read_mapping, read_varints, unzigzag, zigzag
+from .levels import choose_mapping, level_buffer, read_mapping, read_varints, unzigzag
 
 #: Newest payload version this build writes; it reads every version up to this one.
 FORMAT_VERSION = 2
@@ -215,7 +215,7 @@ class WaveformCodec(Codec):
 
     def _encode_levels(self, data: np.ndarray, flags: int, near: int, prior, fit) -> tuple[bytes, np.ndarray | None]:
         n_t, n_ch = data.shape
-        mapping, levels = choose_mapping(data, channel_major=True)
+        mapping, levels = choose_mapping(data, channel_major=True, out=level_buffer((n_ch, n_t)))
         near = near if mapping.size > 1 else 0
         head = _head(flags | (FLAG_NEAR if near else 0), n_t, n_ch, near)
         head += mapping.header()
@@ -224,23 +224,14 @@ class WaveformCodec(Codec):
 
         set_id, order = PRESETS[self.preset]
         head.append(set_id)
-        series = levels  # copied when some channel codes its difference to the previous one
         top = mapping.size - 1
         lo, hi, coefs, orders, shifts, means = _channel_tables(n_ch, top)
         # cross-channel differences of reconstructed levels would add two channels' errors
         K.analyse_channels(levels, order, near, self.cross_channel and not near, top, lo, coefs, orders, shifts,
                            means)
-        cross = np.flatnonzero(lo < 0)
-        if cross.size:
-            series = levels.copy()
-            series[cross] -= levels[cross - 1]
-        for c in range(n_ch):
-            n = int(orders[c])
-            head.append(n | (0x80 if lo[c] < 0 else 0))
-            head += varint.encode([zigzag(int(means[c]))])
-            if n:
-                head.append(int(shifts[c]))
-                head += varint.encode([zigzag(int(v)) for v in coefs[c, :n]])
+        K.subtract_previous(levels, lo)  # in place: levels is this call's own array
+        tables = np.empty(n_ch * K.TABLE_BYTES + 10 * int(orders.sum()), dtype=np.uint8)
+        head += tables[:K.write_channel_tables(lo, coefs, orders, shifts, means, tables, 0)].tobytes()
         params = np.array(PARAM_SETS[set_id], dtype=np.int64)
         mixed = bool(params[K.P_MIXED])
         kernel = K.coder(mixed, False, fit, bounded=near > 0)
@@ -255,7 +246,7 @@ class WaveformCodec(Codec):
             raw = np.zeros(raw_capacity, dtype=np.uint8)
             model = prior.copy()
             # near-lossless coding writes reconstructed levels back: code a copy
-            work = series.copy() if near else series
+            work = levels.copy() if near else levels
             end, raw_bits, _ = kernel(work, lo, hi, coefs, orders, shifts, means, near, model, params, coded, 0,
                                       coded.size, raw, K.new_state(n_ch, MAX_ORDER))
             if end <= coded.size and raw_bits <= 8 * raw.size:
@@ -326,26 +317,7 @@ class WaveformCodec(Codec):
         params = np.array(PARAM_SETS[set_id], dtype=np.int64)
         top = mapping.size - 1
         lo, hi, coefs, orders, shifts, means = _channel_tables(n_ch, top)
-        for c in range(n_ch):
-            tag, pos = _read_u8(data, pos)
-            lpc_order = tag & 0x3F
-            if lpc_order > MAX_ORDER or tag & 0x40 or (tag & 0x80 and (c == 0 or near)):
-                raise CorruptStreamError(f"channel {c}: bad predictor tag {tag:#x}")
-            if tag & 0x80:
-                lo[c] = -top
-            (mean,), pos = read_varints(data, pos, 1)
-            means[c] = unzigzag(int(mean))
-            if not lo[c] <= means[c] <= hi[c]:
-                raise CorruptStreamError(f"channel {c}: mean level {means[c]} outside the level range")
-            if lpc_order:
-                shifts[c], pos = _read_u8(data, pos)
-                if not 1 <= shifts[c] <= MAX_SHIFT:
-                    raise CorruptStreamError(f"channel {c}: LPC shift {shifts[c]} out of range")
-                q, pos = read_varints(data, pos, lpc_order)
-                coefs[c, :lpc_order] = [unzigzag(int(v)) for v in q]
-                if np.any(np.abs(coefs[c]) > MAX_COEF):
-                    raise CorruptStreamError(f"channel {c}: LPC coefficient out of range")
-            orders[c] = lpc_order
+        pos = _read_channel_tables(data, pos, near, top, lo, hi, coefs, orders, shifts, means)
         mixed = bool(params[K.P_MIXED])
         raw = np.zeros(1, dtype=np.uint8)  # the coder's raw-bit reader reads its zero last byte past the end
         if not mixed:
@@ -355,7 +327,7 @@ class WaveformCodec(Codec):
             raw = np.zeros(int(raw_bytes) + 1, dtype=np.uint8)
             raw[:-1] = data[pos : pos + int(raw_bytes)]
             pos += int(raw_bytes)
-        series = np.empty((n_ch, n_t), dtype=np.int64)
+        series = level_buffer((n_ch, n_t))
         kernel = K.coder(mixed, True, bounded=near > 0)
         end, raw_bits, status = kernel(series, lo, hi, coefs, orders, shifts, means, near, prior_for(set_id, near).copy(),
                                        params, data, pos, size, raw, K.new_state(n_ch, MAX_ORDER))
@@ -367,11 +339,9 @@ class WaveformCodec(Codec):
         if raw_bits > 8 * raw_size or raw_bits <= 8 * raw_size - 8:
             raise CorruptStreamError(f"decoder used {raw_bits} raw bits of a {raw_size}-byte raw stream")
         _check_tail(data, end, flags)
-        for c in range(1, n_ch):
-            if lo[c] < 0:
-                series[c] += series[c - 1]
-                if series[c].min() < 0 or series[c].max() > top:
-                    raise CorruptStreamError(f"channel {c}: reconstructed level outside the level range")
+        bad = K.add_previous(series, lo, top)
+        if bad >= 0:
+            raise CorruptStreamError(f"channel {bad}: reconstructed level outside the level range")
         # the chunk's memory order: zarr reads a decoded chunk as raw memory
         samples = mapping.samples_from_channels(series, dtype, order)
         return ndarray_copy(samples if two_d else samples[:, 0], out)
@@ -410,6 +380,25 @@ def _channel_tables(n_ch: int, top: int):
     return (np.zeros(n_ch, dtype=np.int64), np.full(n_ch, top, dtype=np.int64),
             np.zeros((n_ch, MAX_ORDER), dtype=np.int64), np.zeros(n_ch, dtype=np.int64),
             np.zeros(n_ch, dtype=np.int64), np.zeros(n_ch, dtype=np.int64))
+
+
+def _read_channel_tables(data, pos: int, near: int, top: int, lo, hi, coefs, orders, shifts, means) -> int:
+    """Fill the per-channel tables from the payload's predictor fields; returns the position after them."""
+    pos, status, c, value = K.read_channel_tables(data, pos, data.size, near, top, MAX_ORDER, MAX_SHIFT, MAX_COEF,
+                                                  lo, hi, coefs, orders, shifts, means)
+    if status == K.TABLES_OK:
+        return int(pos)
+    if status == K.TABLES_TRUNCATED:
+        raise TruncatedStreamError("waveform payload ends inside its header")
+    if status == K.TABLES_BAD_VARINT:
+        raise TruncatedStreamError("payload ends inside a header varint (or the varint is malformed)")
+    if status == K.TABLES_BAD_TAG:
+        raise CorruptStreamError(f"channel {c}: bad predictor tag {int(value):#x}")
+    if status == K.TABLES_BAD_MEAN:
+        raise CorruptStreamError(f"channel {c}: mean level {unzigzag(int(value))} outside the level range")
+    if status == K.TABLES_BAD_SHIFT:
+        raise CorruptStreamError(f"channel {c}: LPC shift {int(value)} out of range")
+    raise CorruptStreamError(f"channel {c}: LPC coefficient out of range")
 
 
 def _read_u8(buf: np.ndarray, pos: int) -> tuple[int, int]:
