@@ -8,7 +8,8 @@ once from a size bound.  Reads past the end return zero bits and keep counting, 
 from __future__ import annotations
 
 import numba as nb
-import numpy as np
+
+from .models import nonneg
 
 
 @nb.njit(inline="always", cache=True)
@@ -47,7 +48,7 @@ def get_bits(buf, bitpos, nbits):
 def _clamped(buf, pos):
     # the index a byte at pos lands on: the last byte for every position past the end
     last = buf.shape[0] - 1
-    return np.uint64(pos if pos < last else last)
+    return nonneg(pos if pos < last else last)
 
 
 @nb.njit(inline="always", cache=True)

@@ -71,6 +71,19 @@ def _case(lines: list[str], pad: str) -> str:
     return "\n".join(pad + line for line in lines)
 
 
+def _lookup(name: str, width: int, inputs, cases: list[str]) -> str:
+    """A Verilog look-up function: ``width`` bits out, a case over the concatenated ``inputs`` (name, width)."""
+    declarations = "".join(f"        input [{w - 1}:0] {arg};\n" for arg, w in inputs)
+    selector = ", ".join(arg for arg, _ in inputs)
+    return f"""    function [{width - 1}:0] {name};
+{declarations}        case ({{{selector}}})
+{_case(cases, '            ')}
+            default: {name} = {width}'d0;
+        endcase
+    endfunction
+"""
+
+
 class _Tables:
     """Widths and the generated look-up functions shared by both architectures."""
 
@@ -98,34 +111,10 @@ class _Tables:
 
     def functions(self) -> str:
         vw, ew, cw, lw = self.vw, self.ew, self.cw, self.lw
-        return f"""    // estimation sort: rank of value s when the histogram peaks at p
-    function [{vw - 1}:0] rank_of;
-        input [{vw - 1}:0] p;
-        input [{vw - 1}:0] s;
-        case ({{p, s}})
-{_case(self.rank_cases, '            ')}
-            default: rank_of = {vw}'d0;
-        endcase
-    endfunction
-
-    function [{lw - 1}:0] len_of;
-        input [{ew - 1}:0] e;
-        input [{vw - 1}:0] r;
-        case ({{e, r}})
-{_case(self.len_cases, '            ')}
-            default: len_of = {lw}'d0;
-        endcase
-    endfunction
-
-    function [{cw - 1}:0] code_of;
-        input [{ew - 1}:0] e;
-        input [{vw - 1}:0] r;
-        case ({{e, r}})
-{_case(self.code_cases, '            ')}
-            default: code_of = {cw}'d0;
-        endcase
-    endfunction
-"""
+        return ("    // estimation sort: rank of value s when the histogram peaks at p\n"
+                + _lookup("rank_of", vw, (("p", vw), ("s", vw)), self.rank_cases) + "\n"
+                + _lookup("len_of", lw, (("e", ew), ("r", vw)), self.len_cases) + "\n"
+                + _lookup("code_of", cw, (("e", ew), ("r", vw)), self.code_cases))
 
     def decide(self, h: str) -> str:
         """Peak (first maximum) and encoder (first minimum cost) of histogram array ``h``."""
