@@ -60,10 +60,12 @@ def observe(levels, tail, seen, sums, pairs):
     lags = tail.shape[1]
     for i in range(lags + 1):
         pairs[i] += max(0, min(n_t, seen + n_t - i))
+    if seen >= lags and n_t >= lags:
+        _observe_steady(levels, tail, sums)
+        return
     for c in range(n_ch):
         # 2-D indexing, not a row view: a view is reference-counted, 1024 times a packet
         for i in range(lags + 1):
-            # one lag at a time: the pairs inside the frame form a loop the compiler vectorises
             s = 0
             a = 0
             b = 0
@@ -87,6 +89,33 @@ def observe(levels, tail, seen, sums, pairs):
                 tail[c, i] = tail[c, i + n_t]
             for i in range(n_t):
                 tail[c, lags - n_t + i] = levels[c, i]
+
+
+@nb.njit(cache=True, nogil=True)
+def _observe_steady(levels, tail, sums):
+    # observe once every lag has its full history (seen >= lags) and a frame is at least lags
+    # long: every x[t] of the frame pairs at every lag, so the x[t] sums are the frame's total and
+    # the x[t - i] sums that total less the frame's last i samples plus the tail's last i
+    n_ch, n_t = levels.shape
+    lags = tail.shape[1]
+    for c in range(n_ch):
+        total = 0
+        for t in range(n_t):
+            total += levels[c, t]
+        b = total
+        for i in range(lags + 1):
+            s = 0
+            for t in range(i, n_t):
+                s += levels[c, t] * levels[c, t - i]
+            for t in range(i):
+                s += levels[c, t] * tail[c, lags + t - i]
+            if i > 0:
+                b += tail[c, lags - i] - levels[c, n_t - i]
+            sums[c, 0, i] += s
+            sums[c, 1, i] += total
+            sums[c, 2, i] += b
+        for i in range(lags):
+            tail[c, i] = levels[c, n_t - lags + i]
 
 
 @nb.njit(cache=True, nogil=True)
