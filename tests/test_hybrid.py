@@ -14,15 +14,27 @@ from helpers import (
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import signal
 
 import neurocodec
 from neurocodec import container, fidelity
 from neurocodec.errors import CorruptStreamError, InvalidConfigError, NeurocodecError, UnsupportedVersionError
 from neurocodec.hybrid import HybridCodec, describe, events
 from neurocodec.hybrid import _kernels as K
-from neurocodec.hybrid.codec import FRAMING_RESERVE, LADDER, MAX_WINDOW, describe_payload
+from neurocodec.hybrid import detect
+from neurocodec.hybrid.codec import (
+    FRAMING_RESERVE,
+    LADDER,
+    MAX_WINDOW,
+    REFINE_BACKGROUNDS,
+    REFINE_NEARS,
+    REFINE_WINDOW_MS,
+    REFINE_WINDOWS,
+    describe_payload,
+    refine_taper_near,
+)
 from neurocodec.synthetic import recording
-from neurocodec.waveform.levels import choose_mapping
+from neurocodec.waveform.levels import LADDER_INDEX, LADDER_VALUES, choose_mapping
 
 RATE = 19531
 
@@ -113,28 +125,80 @@ def _rung_codec(rung, **extra):
                        taper_near=taper_near, background_factor=factor, background_near=bnear, **extra)
 
 
+def _spike_error(codec, x, payload):
+    """Spike-band error energy of the payload's reconstruction at its troughs, over the metric's window."""
+    two_x = x if x.ndim == 2 else x[:, None]
+    mapping, lx = choose_mapping(two_x)
+    y = codec.decode(payload)
+    err = detect.bandpass(mapping.to_levels(y if y.ndim == 2 else y[:, None]) - lx, codec.sample_rate)
+    before, after = (round(ms * 1e-3 * codec.sample_rate) for ms in REFINE_WINDOW_MS)
+    return sum(K.window_energy(err, c, tr, before, after) for c, tr in enumerate(_troughs(payload)))
+
+
+def _bisect(ladder, fits):
+    """The rung rate control's bisection lands on: the coarsest when it does not fit, else the first
+    fitting rung of a ladder whose payloads shrink (on a ladder that does not, a fitting rung whose
+    predecessor does not fit)."""
+    lo, hi = 0, len(ladder) - 1
+    if not fits(ladder[hi]):
+        return hi
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if fits(ladder[mid]) else (mid + 1, hi)
+    assert hi == 0 or not fits(ladder[hi - 1])
+    return hi
+
+
 @settings(max_examples=12, deadline=None)
 @given(target=st.floats(4, 400), channels=st.integers(1, 3), seed=st.integers(0, 2**16),
-       bits=st.booleans())
-def test_rate_control_takes_the_most_faithful_rung_that_fits(target, channels, seed, bits):
-    """The payload is a ladder rung's own encode; it fits the budget, and the rung before it does not."""
-    x = recording(12000, channels=channels, seed=seed)
+       bits=st.booleans(), spikes=st.sampled_from([0.002, 0.015]))
+def test_rate_control_takes_the_most_faithful_rung_that_fits(target, channels, seed, bits, spikes):
+    """The payload fits the budget; it is the encode of the most faithful ladder rung that fits or,
+    when that rung quantises the snippets, of a refinement candidate with less spike-band error."""
+    x = recording(12000, channels=channels, seed=seed, spike_prob=spikes)
     config = dict(target_bits_per_sample=16 / target) if bits else dict(target_ratio=target)
     codec = HybridCodec(**config)
     payload = codec.encode(x)
     budget = 2 * x.size / target - FRAMING_RESERVE
     d = describe_payload(payload)
-    rung = (*d["snippet_samples"], d["snippet_near"], d["taper_near"], d["background_factor"], d["background_near"])
+    setting = (*d["snippet_samples"], d["snippet_near"], d["taper_near"], d["background_factor"],
+               d["background_near"])
+    assert _rung_codec(setting).encode(x) == payload
     ladder = codec.rungs()
-    i = ladder.index(rung)
-    assert _rung_codec(rung).encode(x) == payload
-    if len(payload) > budget:  # only the coarsest rung may miss a budget
-        assert i == len(ladder) - 1
-    if i > 0:
-        assert len(_rung_codec(ladder[i - 1]).encode(x)) > budget
+    pick = _bisect(ladder, lambda r: len(_rung_codec(r).encode(x)) <= budget)
+    if setting != ladder[pick]:
+        # a refinement: the ladder's rung quantised the snippets, and this candidate is no worse
+        assert ladder[pick][3] > 0 and len(payload) <= budget
+        assert tuple(setting[:3]) in [tuple(w) for w in codec._scaled(REFINE_WINDOWS)]
+        assert setting[5:] in REFINE_BACKGROUNDS and setting[3] in REFINE_NEARS
+        assert setting[4] == refine_taper_near(setting[3])
+        assert _spike_error(codec, x, payload) <= _spike_error(codec, x, _rung_codec(ladder[pick]).encode(x))
+    elif len(payload) > budget:  # only the coarsest rung may miss a budget
+        assert pick == len(ladder) - 1
     # the bound the payload states holds
     y = codec.decode(payload)
-    assert _core_error(x, y, _troughs(payload), rung[0], rung[1]) <= rung[3]
+    assert _core_error(x, y, _troughs(payload), setting[0], setting[1]) <= setting[3]
+
+
+def test_rate_control_refines_a_busy_block():
+    """A block too busy for exact snippets at its target, with LFP between the background's cutoff and the
+    spike band, gets a short window on a fine background: less spike-band error than the ladder's rung."""
+    x = recording(40000, seed=3, spike_prob=0.02)
+    lfp = signal.sosfilt(signal.butter(2, [40, 250], "band", fs=RATE, output="sos"),
+                         np.random.default_rng(0).normal(0, 1, x.size))
+    levels = LADDER_INDEX[x.astype(np.int64) + 32768] + np.round(30 * lfp / lfp.std()).astype(np.int64)
+    x = LADDER_VALUES[np.clip(levels, 0, LADDER_VALUES.size - 1)].astype(np.int16)
+    codec = HybridCodec(target_ratio=40)
+    payload = codec.encode(x)
+    d = describe_payload(payload)
+    assert (d["background_factor"], d["background_near"]) in REFINE_BACKGROUNDS
+    assert tuple(d["snippet_samples"]) in [tuple(w) for w in codec._scaled(REFINE_WINDOWS)]
+    budget = 2 * x.size / 40 - FRAMING_RESERVE
+    assert len(payload) <= budget
+    ladder = codec.rungs()
+    pick = ladder[_bisect(ladder, lambda r: len(_rung_codec(r).encode(x)) <= budget)]
+    assert pick[3] > 0
+    assert _spike_error(codec, x, payload) < _spike_error(codec, x, _rung_codec(pick).encode(x))
 
 
 @pytest.mark.parametrize("target", [8, 24, 60])

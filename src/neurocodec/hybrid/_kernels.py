@@ -128,6 +128,22 @@ def add_windows(levels, background, weights, values, near, taper_near, top):
 
 
 @nb.njit(cache=True)
+def window_energy(err, c, troughs, before, after):
+    """Sum of ``err[t, c] ** 2`` over ``[s - before, s + after)`` of every trough ``s`` whose window lies inside
+    the series (overlapping windows count once each, as the fidelity metric counts them)."""
+    n = err.shape[0]
+    total = 0.0
+    for i in range(troughs.shape[0]):
+        lo = troughs[i] - before
+        hi = troughs[i] + after
+        if lo < 0 or hi > n:
+            continue
+        for t in range(lo, hi):
+            total += err[t, c] * err[t, c]
+    return total
+
+
+@nb.njit(cache=True)
 def place_events(levels, troughs, amplitudes, shape, centre, baseline, top):
     """Events-only reconstruction of one channel: ``shape`` (in 1/256ths, trough at ``centre``) scaled by each
     event's amplitude and added to a flat ``baseline``; overlapping events add."""
