@@ -25,7 +25,9 @@ from neurocodec.hybrid import detect
 from neurocodec.hybrid.codec import (
     FRAMING_RESERVE,
     LADDER,
+    FORMAT_VERSION,
     MAX_WINDOW,
+    RATE_CONTROL_SHAPING,
     REFINE_BACKGROUNDS,
     REFINE_NEARS,
     REFINE_WINDOW_MS,
@@ -80,16 +82,19 @@ def test_snippets_keep_their_bound(near):
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.integers(0, 6), st.integers(1, 64), st.integers(0, 4), st.integers(0, 2**31 - 1))
-def test_bound_holds_for_any_setting(near, factor, bnear, seed):
+@given(st.integers(0, 6), st.integers(1, 64), st.integers(0, 4), st.integers(0, 2**31 - 1), st.booleans())
+def test_bound_holds_for_any_setting(near, factor, bnear, seed, shaped):
     rng = np.random.default_rng(seed)
     x = (rng.normal(0, 40, 3000).cumsum() % 2000 + rng.normal(0, 30, 3000)).astype(np.int16)
     x[rng.integers(0, 3000, 12)] -= 900
-    codec = HybridCodec(snippet_near=near, background_factor=factor, background_near=bnear)
+    codec = HybridCodec(snippet_near=near, background_factor=factor, background_near=bnear, noise_shaping=shaped)
     payload = codec.encode(x)
     y = codec.decode(payload)
     assert y.shape == x.shape
-    assert _core_error(x, y, _troughs(payload), codec.snippet_before, codec.snippet_after) <= near
+    stated = describe_payload(payload)["snippet_max_abs_error"]
+    assert stated == (K.shaped_bound(near) if shaped else near)
+    assert _core_error(x, y, _troughs(payload), codec.snippet_before, codec.snippet_after) <= stated
+    assert payload[0] == (2 if shaped and near else 1)  # unshaped payloads keep version 1's bytes
 
 
 def test_troughs_are_the_detectors_and_lossless():
@@ -123,6 +128,11 @@ def _rung_codec(rung, **extra):
     before, after, taper, near, taper_near, factor, bnear = rung
     return HybridCodec(snippet_before=before, snippet_after=after, taper=taper, snippet_near=near,
                        taper_near=taper_near, background_factor=factor, background_near=bnear, **extra)
+
+
+def _rate_codec(rung):
+    """The fixed-parameter codec that encodes a setting as rate control does (shaped wherever it quantises)."""
+    return _rung_codec(rung, noise_shaping=RATE_CONTROL_SHAPING and rung[3] > 0)
 
 
 def _spike_error(codec, x, payload):
@@ -163,21 +173,22 @@ def test_rate_control_takes_the_most_faithful_rung_that_fits(target, channels, s
     d = describe_payload(payload)
     setting = (*d["snippet_samples"], d["snippet_near"], d["taper_near"], d["background_factor"],
                d["background_near"])
-    assert _rung_codec(setting).encode(x) == payload
+    assert _rate_codec(setting).encode(x) == payload
     ladder = codec.rungs()
-    pick = _bisect(ladder, lambda r: len(_rung_codec(r).encode(x)) <= budget)
+    pick = _bisect(ladder, lambda r: len(_rate_codec(r).encode(x)) <= budget)
     if setting != ladder[pick]:
         # a refinement: the ladder's rung quantised the snippets, and this candidate is no worse
         assert ladder[pick][3] > 0 and len(payload) <= budget
         assert tuple(setting[:3]) in [tuple(w) for w in codec._scaled(REFINE_WINDOWS)]
         assert setting[5:] in REFINE_BACKGROUNDS and setting[3] in REFINE_NEARS
         assert setting[4] == refine_taper_near(setting[3])
-        assert _spike_error(codec, x, payload) <= _spike_error(codec, x, _rung_codec(ladder[pick]).encode(x))
+        assert _spike_error(codec, x, payload) <= _spike_error(codec, x, _rate_codec(ladder[pick]).encode(x))
     elif len(payload) > budget:  # only the coarsest rung may miss a budget
         assert pick == len(ladder) - 1
     # the bound the payload states holds
     y = codec.decode(payload)
-    assert _core_error(x, y, _troughs(payload), setting[0], setting[1]) <= setting[3]
+    assert d["noise_shaping"] == (RATE_CONTROL_SHAPING and setting[3] > 0)
+    assert _core_error(x, y, _troughs(payload), setting[0], setting[1]) <= d["snippet_max_abs_error"]
 
 
 def test_rate_control_refines_a_busy_block():
@@ -196,9 +207,9 @@ def test_rate_control_refines_a_busy_block():
     budget = 2 * x.size / 40 - FRAMING_RESERVE
     assert len(payload) <= budget
     ladder = codec.rungs()
-    pick = ladder[_bisect(ladder, lambda r: len(_rung_codec(r).encode(x)) <= budget)]
+    pick = ladder[_bisect(ladder, lambda r: len(_rate_codec(r).encode(x)) <= budget)]
     assert pick[3] > 0
-    assert _spike_error(codec, x, payload) < _spike_error(codec, x, _rung_codec(pick).encode(x))
+    assert _spike_error(codec, x, payload) < _spike_error(codec, x, _rate_codec(pick).encode(x))
 
 
 @pytest.mark.parametrize("target", [8, 24, 60])
@@ -314,7 +325,11 @@ def test_truncation_and_bitflips_are_typed(config):
 def test_version_and_flags_are_checked():
     payload = HybridCodec().encode(recording(3000, seed=14))
     with pytest.raises(UnsupportedVersionError):
+        HybridCodec().decode(bytes([FORMAT_VERSION + 1]) + payload[1:])
+    with pytest.raises(CorruptStreamError):  # version 2 without its shaping field
         HybridCodec().decode(bytes([2]) + payload[1:])
+    with pytest.raises(CorruptStreamError):  # version 2 is never events-only
+        HybridCodec().decode(bytes([2]) + HybridCodec(events_only=True).encode(recording(3000, seed=14))[1:])
     with pytest.raises(CorruptStreamError):
         HybridCodec().decode(payload[:1] + bytes([payload[1] | 0x80]) + payload[2:])
     with pytest.raises(NeurocodecError):  # the byte lands in the residual section, whose length it breaks
@@ -326,6 +341,22 @@ def test_version_and_flags_are_checked():
 def test_kernels_agree_with_their_definitions():
     q = K.quantise(np.arange(-20, 21, dtype=np.int64), 3)
     assert (np.abs(np.arange(-20, 21) - q * 7) <= 3).all()
+    # the shaped quantiser: error = own error + feedback of the last two, restarted at a gap
+    r = np.random.default_rng(0).integers(-60, 60, 400)
+    times = np.concatenate([np.arange(200), 300 + np.arange(200)])
+    for near in (1, 2, 4, 9):
+        step = 2 * near + 1
+        qs = K.quantise_shaped(r, times, near)
+        err = qs * step - r
+        assert np.abs(err).max() <= K.shaped_bound(near)
+        u1 = u2 = 0
+        for i in range(r.size):
+            if i == 200:
+                u1 = u2 = 0
+            fb = (K.SHAPING_TAPS[0] * u1 + K.SHAPING_TAPS[1] * u2 + 128) >> 8
+            assert abs(err[i] - fb) <= near
+            u1, u2 = err[i] - fb, u1
+        assert not np.array_equal(qs, K.quantise(r, near))
     out = np.empty(9, dtype=np.int64)
     K.interpolate(np.array([0, 8, 4], dtype=np.int64), 4, 9, 100, out)
     assert out.tolist() == [0, 2, 4, 6, 8, 7, 6, 5, 4]

@@ -1,4 +1,4 @@
-"""Golden hybrid payloads (tests/fixtures/hybrid/README.md): version 1 bytes decode and re-encode unchanged."""
+"""Golden hybrid payloads (tests/fixtures/hybrid/README.md): version 1 and 2 bytes decode and re-encode unchanged."""
 
 import hashlib
 import json
@@ -10,22 +10,27 @@ from helpers import assert_golden_damage_raises
 
 from neurocodec.entropy import varint
 from neurocodec.hybrid import HybridCodec
-from neurocodec.hybrid.codec import describe_payload
+from neurocodec.hybrid._kernels import shaped_bound
+from neurocodec.hybrid.codec import FORMAT_VERSION, describe_payload
 
-ROOT = pathlib.Path(__file__).parent / "fixtures" / "hybrid" / "v1"
-CASES = json.loads((ROOT / "manifest.json").read_text())["cases"]
+FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "hybrid"
+CASES = [dict(case, version=v) for v in (1, 2)
+         for case in json.loads((FIXTURES / f"v{v}" / "manifest.json").read_text())["cases"]]
+IDS = [f"v{c['version']}-{c['name']}" for c in CASES]
 
 
 def _load(case):
-    data = (ROOT / f"{case['name']}.bin").read_bytes()
+    root = FIXTURES / f"v{case['version']}"
+    data = (root / f"{case['name']}.bin").read_bytes()
     assert (len(data), hashlib.sha256(data).hexdigest()) == (case["size"], case["sha256"]), \
         f"{case['name']}.bin was edited; golden files are never rewritten"
-    x = np.load(ROOT / f"{case['name']}.in.npy", allow_pickle=False)
-    y = np.load(ROOT / f"{case['name']}.out.npy", allow_pickle=False)
+    assert data[0] == case["version"]
+    x = np.load(root / f"{case['name']}.in.npy", allow_pickle=False)
+    y = np.load(root / f"{case['name']}.out.npy", allow_pickle=False)
     return data, x, y
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_golden_decodes_and_reencodes(case):
     data, x, y = _load(case)
     codec = HybridCodec(**case["config"])
@@ -42,13 +47,13 @@ def _stated(data):
     before, after, taper = d["snippet_samples"]
     return dict(snippet_before=before, snippet_after=after, taper=taper, snippet_near=d["snippet_near"],
                 taper_near=d["taper_near"], background_factor=d["background_factor"],
-                background_near=d["background_near"])
+                background_near=d["background_near"], noise_shaping=d["noise_shaping"])
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_golden_damage_is_typed(case):
     data, _, _ = _load(case)
-    assert_golden_damage_raises(data, HybridCodec().decode)
+    assert_golden_damage_raises(data, HybridCodec().decode, unsupported=FORMAT_VERSION + 1)
 
 
 def test_golden_header_fields_as_specified():
@@ -76,3 +81,30 @@ def test_golden_header_fields_as_specified():
         values.append(value)
     assert values[:4] == [2, 2, 32, 2]  # snippet_near, taper_near, background factor, background_near
     assert pos + values[4] < len(data)  # background section, then the residuals to the end
+
+
+def test_golden_v2_shaping_field_as_specified():
+    """FORMAT.md 3.4: version 2 inserts the shaping field (1) after taper_near, and the decoded snippets
+    keep the shaped bound, not the quantiser's."""
+    case = next(c for c in CASES if c["name"] == "multi_shaped3")
+    data, x, y = _load(case)
+    assert data[0] == 2
+    d = describe_payload(data)
+    assert (d["snippet_near"], d["taper_near"], d["noise_shaping"]) == (3, 8, True)
+    assert d["snippet_max_abs_error"] == shaped_bound(3) == 7
+    # the four varints after the trough section: snippet_near, taper_near, shaping, factor
+    pos = 2
+    for _ in range(2):  # T, C
+        _, pos = varint.read_uvarint(data, pos)
+    pos += 1  # mapping kind LADDER
+    fields = []
+    for _ in range(4):
+        value, pos = varint.read_uvarint(data, pos)
+        fields.append(value)
+    pos += fields[3]
+    body = []
+    for _ in range(5):
+        value, pos = varint.read_uvarint(data, pos)
+        body.append(value)
+    assert body == [3, 8, 1, 32, 2]
+    assert 3 < int(np.abs(x.astype(np.int64) - y).max())  # shaped: beyond the quantiser's own bound somewhere
