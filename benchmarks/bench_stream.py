@@ -11,6 +11,12 @@ count at p99, and the machine's load average beside them (the machine may be sha
 
     python benchmarks/bench_stream.py [DIR] [--channels 1024] [--seconds S] [--presets fast,max]
                                       [--sync-ms 1000,100] [--json]
+
+``--phases N`` instead encodes the same N frames (``fast``) twice and compares the runs packet by
+packet: on a machine whose speed changes under the process (a shared host), the share of packets in
+the slow phase differs between the runs and their per-packet times hardly correlate; it also splits
+one packet's cost into the coder kernel, the encoder's running LPC statistics, the level mapping
+and the rest (framing, CRC, Python).
 """
 
 from __future__ import annotations
@@ -49,6 +55,52 @@ def cross_channel(source: TiledRecording, rate: int, order: int = 8) -> None:
           flush=True)
 
 
+def packet_phases(source: TiledRecording, rate: int, frames: int, frame_ms: float) -> None:
+    """Two encodes of the same frames, packet by packet, and one packet's cost by part (see the docstring)."""
+    from neurocodec.stream import StreamEncoder
+    from neurocodec.stream import _kernels as SK
+
+    n = max(1, round(frame_ms * rate / 1000))
+    data = [np.ascontiguousarray(source.frame(i * n, n)) for i in range(frames)]
+    warm = min(50, frames // 4)
+    runs = []
+    for _ in range(2):
+        enc = StreamEncoder(source.channels, rate, n, preset="fast")
+        us = np.empty(frames)
+        for i, frame in enumerate(data):
+            t0 = time.thread_time_ns()
+            enc.encode(frame)
+            us[i] = (time.thread_time_ns() - t0) / 1e3
+        runs.append(us[warm:])
+    fast = min(np.percentile(r, 10) for r in runs)
+    for k, r in enumerate(runs):
+        print(f"run {k + 1}: encode p10/p50/p90/p99 {'/'.join(f'{v:.0f}' for v in np.percentile(r, [10, 50, 90, 99]))} us;"
+              f" {np.mean(r > 1.3 * fast):.0%} of packets above 1.3 x the faster run's p10", flush=True)
+    print(f"correlation of the two runs' per-packet times: {np.corrcoef(runs[0], runs[1])[0, 1]:.2f}", flush=True)
+    # one packet's parts, timed one after the other on each frame (so in the same phase)
+    t = enc._t
+    tail, sums, pairs = enc._tail.copy(), enc._sums.copy(), enc._pairs.copy()
+    model, state = t.model.copy(), t.state.copy()
+    parts = np.empty((frames - warm, 4))
+    for i, frame in enumerate(data[warm:]):
+        t0 = time.thread_time_ns()
+        enc.encode(frame)
+        t1 = time.thread_time_ns()
+        SK.frame_levels(frame, t.index, t.levels)
+        t2 = time.thread_time_ns()
+        SK.observe(t.levels, tail, 1 << 20, sums, pairs)
+        t3 = time.thread_time_ns()
+        enc._kernel(t.levels, t.lo, t.hi, t.coefs, t.orders, t.shifts, t.means, 0, model, t.params, enc._buf, 16,
+                    enc._buf.size, enc._rawbits, state)
+        t4 = time.thread_time_ns()
+        parts[i] = np.array([t1 - t0, t4 - t3, t3 - t2, t2 - t1]) / 1e3
+    quick = parts[parts[:, 0] <= 1.3 * np.percentile(parts[:, 0], 10)]
+    for name, rows in (("all packets", parts), ("fast-phase packets", quick)):
+        total, kernel, observe, levels = np.median(rows, axis=0)
+        print(f"{name} ({len(rows)}), medians: {total:.0f} us a packet; coder kernel {kernel:.0f}, running LPC "
+              f"statistics {observe:.0f}, level mapping {levels:.0f}", flush=True)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("data", nargs="?", default=str(DEFAULT_DIR))
@@ -58,6 +110,7 @@ def main(argv=None) -> int:
     ap.add_argument("--sync-ms", default="1000,100")
     ap.add_argument("--frame-ms", type=float, default=1.0)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--phases", type=int, metavar="N", help="two encodes of the same N frames, compared")
     args = ap.parse_args(argv)
     recordings, rate = load_folder(args.data)
     length = min(r.size for r in recordings)
@@ -65,6 +118,9 @@ def main(argv=None) -> int:
         length = min(length, int(round(args.seconds * rate)))
     recordings = [r[:length] for r in recordings]
     source = TiledRecording(recordings, args.channels)
+    if args.phases:
+        packet_phases(source, rate, args.phases, args.frame_ms)
+        return 0
     weights = np.bincount(np.arange(args.channels) % len(recordings), minlength=len(recordings))
     rows = []
     cross_channel(source, rate)
