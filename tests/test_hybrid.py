@@ -285,6 +285,21 @@ def test_lossy_is_never_silent():
     assert (d["snippet_near"], d["background_near"]) == (2, 3) and "+-2 levels" in d["bounds"]
 
 
+def test_cli_inspect_states_each_blocks_bounds(tmp_path, capsys):
+    """A rate-controlled stream's bounds are per block: `inspect` prints each block's, shaped or not."""
+    from neurocodec.cli import main
+
+    x = recording(40000, channels=2, seed=3, spike_prob=0.02)
+    path = tmp_path / "h.ncdc"
+    path.write_bytes(neurocodec.compress(x, codec="hybrid", target_ratio=40, block_rows=20000))
+    assert main(["inspect", str(path)]) == 0
+    out = capsys.readouterr().out
+    stated = [b["bounds"] for b in describe(path.read_bytes())["blocks"]]
+    assert len(stated) == 2 and all(f"LOSSY: {b}" in out for b in stated)
+    assert main(["inspect", "--json", str(path)]) == 0
+    assert json.loads(capsys.readouterr().out)["block_bounds"] == stated
+
+
 def test_zarr_format_2_chunks():
     x = recording(6000, channels=4, seed=12)
     codec = HybridCodec(snippet_near=1)

@@ -145,9 +145,16 @@ def cmd_decode(args) -> int:
 def cmd_inspect(args) -> int:
     from . import container
 
-    info = container.inspect(_read_input(args.file), what=args.file)
+    data = _read_input(args.file)
+    info = container.inspect(data, what=args.file)
+    stated = None
+    if info["codec_id"] == "neurocodec.hybrid":
+        from . import hybrid
+
+        # each hybrid block states its own bounds (rate control picks them per block)
+        stated = [blk.get("bounds") for blk in hybrid.describe(data)["blocks"]]
     if args.json:
-        print(json.dumps(info))
+        print(json.dumps(info if stated is None else dict(info, block_bounds=stated)))
         return 0
     b = info["bytes"]
     print(f"format version  {info['format_version']}")
@@ -165,6 +172,8 @@ def cmd_inspect(args) -> int:
     for i, blk in enumerate(info["blocks"]):
         print(f"  block {i:4d}  rows {blk['rows']:>10}  offset {blk['offset']:>10}  bytes {blk['bytes']:>10}  "
               f"crc32 {blk['crc32']}")
+        if stated and stated[i]:
+            print(f"              LOSSY: {stated[i]}")
     return 0
 
 
