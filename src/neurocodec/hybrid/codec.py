@@ -92,7 +92,7 @@ LADDER = (
 LADDER_RATE = 19531
 #: Rate control's second look, for a block whose ladder rung quantises the snippets (a block too busy
 #: for exact snippets at its target): each of these windows with each of these backgrounds (factor,
-#: bound), at the smallest snippet bound that fits the budget (taper bound REFINE_TAPER_NEAR of it),
+#: bound), at the smallest snippet bound that fits the budget (taper bound refine_taper_near of it),
 #: competes with the ladder's rung on the block's own spike-band error, which the encoder measures
 #: against the original at the troughs it detected, over the fidelity metric's window
 #: (REFINE_WINDOW_MS).  Short windows with a background fine enough to carry the LFP past the
@@ -110,14 +110,14 @@ REFINE_WINDOW_MS = (1.0, 1.5)
 #: ``target_ratio=24`` the pooled spike SNR goes from 25.18 to 26.03 dB (F1 0.9933 to 0.9946), at 60
 #: from 18.68 to 19.97 dB (F1 0.9795 to 0.9840), at the cost of a bound of shaped_bound(k), not k.
 RATE_CONTROL_SHAPING = True
+#: Bytes the rate control leaves for the container's framing of a one-block stream (its header,
+#: block index and CRCs take ~60), so that the whole stream, not just the payload, meets the target.
+FRAMING_RESERVE = 64
 
 
 def refine_taper_near(near: int) -> int:
     """The taper bound of a refinement candidate whose snippet bound is ``near``."""
     return max(8, 4 * near)
-#: Bytes the rate control leaves for the container's framing of a one-block stream (its header,
-#: block index and CRCs take ~60), so that the whole stream, not just the payload, meets the target.
-FRAMING_RESERVE = 64
 
 
 def _int_param(name: str, value, lo: int, hi: int) -> int:
@@ -378,14 +378,14 @@ class HybridCodec(Codec):
                     else:
                         a = mid + 1
                 candidates.append(setting(REFINE_NEARS[b]))
-        before, after = (max(1, round(ms * 1e-3 * self.sample_rate)) for ms in REFINE_WINDOW_MS)
+        lead, lag = (max(1, round(ms * 1e-3 * self.sample_rate)) for ms in REFINE_WINDOW_MS)  # the metric's
 
         def spike_error(setting):
-            *window, near, taper_near, factor, background_near = setting
-            recon = self._reconstruct(backgrounds[factor, background_near], masks[tuple(window[:3])],
+            before, after, taper, near, taper_near, factor, background_near = setting
+            recon = self._reconstruct(backgrounds[factor, background_near], masks[before, after, taper],
                                       coded[setting][1], near, taper_near, top)
             err = D.bandpass(recon - levels, self.sample_rate)
-            return sum(K.window_energy(err, c, tr, before, after) for c, tr in enumerate(troughs))
+            return sum(K.window_energy(err, c, tr, lead, lag) for c, tr in enumerate(troughs))
 
         return encode(min(candidates, key=spike_error))
 
