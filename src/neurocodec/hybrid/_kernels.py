@@ -86,17 +86,19 @@ def window_mask(troughs, n, before, after, taper, weights):
                 weights[t] = w
 
 
+@nb.njit(inline="always", cache=True)
+def _nearest_step(v, near, step):
+    # the index q of the step 2 near + 1 multiple nearest v: |v - q * step| <= near
+    return (v + near) // step if v >= 0 else -((near - v) // step)
+
+
 @nb.njit(cache=True)
 def quantise(residual, near):
     """Uniform mid-tread quantiser of step ``2 * near + 1``: every ``|r - q * step| <= near``."""
     step = 2 * near + 1
     out = np.empty(residual.shape[0], dtype=np.int64)
     for i in range(residual.shape[0]):
-        r = residual[i]
-        if r >= 0:
-            out[i] = (r + near) // step
-        else:
-            out[i] = -((near - r) // step)
+        out[i] = _nearest_step(residual[i], near, step)
     return out
 
 
@@ -128,7 +130,7 @@ def quantise_shaped(residual, times, near):
             u1 = 0
             u2 = 0
         v = residual[i] + ((a1 * u1 + a2 * u2 + 128) >> 8)
-        q = (v + near) // step if v >= 0 else -((near - v) // step)
+        q = _nearest_step(v, near, step)
         out[i] = q
         u2 = u1
         u1 = q * step - v

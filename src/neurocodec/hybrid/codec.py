@@ -126,6 +126,12 @@ def _int_param(name: str, value, lo: int, hi: int) -> int:
     return int(value)
 
 
+def _bool_param(name: str, value) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidConfigError(f"{name} must be a bool, got {value!r}")
+    return bool(value)
+
+
 def _pos_float(name: str, value, allow_none: bool = False):
     if value is None and allow_none:
         return None
@@ -214,14 +220,10 @@ class HybridCodec(Codec):
         self.target_bits_per_sample = _pos_float("target_bits_per_sample", target_bits_per_sample, allow_none=True)
         if self.target_ratio is not None and self.target_bits_per_sample is not None:
             raise InvalidConfigError("give target_ratio or target_bits_per_sample, not both")
-        if not isinstance(events_only, (bool, np.bool_)):
-            raise InvalidConfigError(f"events_only must be a bool, got {events_only!r}")
-        self.events_only = bool(events_only)
+        self.events_only = _bool_param("events_only", events_only)
         self.amplitude_step = _int_param("amplitude_step", amplitude_step, 1, MAX_NEAR)
         self.taper_near = _int_param("taper_near", taper_near, 0, MAX_NEAR)
-        if not isinstance(noise_shaping, (bool, np.bool_)):
-            raise InvalidConfigError(f"noise_shaping must be a bool, got {noise_shaping!r}")
-        self.noise_shaping = bool(noise_shaping)
+        self.noise_shaping = _bool_param("noise_shaping", noise_shaping)
         if preset not in ("max", "fast"):
             raise InvalidConfigError(f"preset must be 'max' or 'fast', got {preset!r}")
         self.preset = preset
@@ -351,33 +353,32 @@ class HybridCodec(Codec):
                                   + self._body(bg, self._encode_residuals(q), near, taper_near, shaped), q)
             return coded[setting][0]
 
-        lo, hi = 0, len(rungs) - 1
-        if len(encode(rungs[hi])) > budget:
-            return encode(rungs[hi])
-        while lo < hi:  # rung hi fits throughout
-            mid = (lo + hi) // 2
-            if len(encode(rungs[mid])) <= budget:
-                hi = mid
-            else:
-                lo = mid + 1
-        pick = rungs[hi]
+        def first_fit(settings):
+            # the first of settings (payloads shrinking along them) that fits, by bisection; None
+            # when not even the last does
+            lo, hi = 0, len(settings) - 1
+            if len(encode(settings[hi])) > budget:
+                return None
+            while lo < hi:  # settings[hi] fits throughout
+                mid = (lo + hi) // 2
+                if len(encode(settings[mid])) <= budget:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            return settings[hi]
+
+        pick = first_fit(rungs)
+        if pick is None:
+            return encode(rungs[-1])
         if pick[3] == 0:
             return encode(pick)
         candidates = [pick]
         for window in self._scaled(REFINE_WINDOWS):
             for factor, background_near in REFINE_BACKGROUNDS:
-                def setting(near):
-                    return (*window, near, refine_taper_near(near), factor, background_near)
-                a, b = 0, len(REFINE_NEARS) - 1
-                if len(encode(setting(REFINE_NEARS[b]))) > budget:
-                    continue
-                while a < b:
-                    mid = (a + b) // 2
-                    if len(encode(setting(REFINE_NEARS[mid]))) <= budget:
-                        b = mid
-                    else:
-                        a = mid + 1
-                candidates.append(setting(REFINE_NEARS[b]))
+                fit = first_fit([(*window, near, refine_taper_near(near), factor, background_near)
+                                 for near in REFINE_NEARS])
+                if fit is not None:
+                    candidates.append(fit)
         lead, lag = (max(1, round(ms * 1e-3 * self.sample_rate)) for ms in REFINE_WINDOW_MS)  # the metric's
 
         def spike_error(setting):
@@ -505,13 +506,8 @@ class HybridCodec(Codec):
                 levels[:, c] = column
             return mapping.to_samples(levels if two_d else levels[:, 0], dtype), (troughs, amplitudes)
 
-        snippet_near = reader.bounded("snippet near", MAX_NEAR)
-        taper_near = reader.bounded("taper near", MAX_NEAR)
-        _shaping(reader, f["version"])  # the decoder's arithmetic is the same either way
-        factor = reader.bounded("background factor", MAX_FACTOR)
-        background_near = reader.bounded("background near", MAX_NEAR)
-        if factor < 1:
-            raise CorruptStreamError("hybrid payload: background factor must be >= 1")
+        # shaping changes the stated bound, not the decoder's arithmetic
+        snippet_near, taper_near, _, factor, background_near = _bounds(reader, f["version"])
         m = (n_t + factor - 1) // factor + 1
         points = np.asarray(self._inner().decode(_section(reader, "background section")))
         if points.shape != (m, n_ch):
@@ -589,13 +585,20 @@ def _front(buf):
     return reader, dict(fields, before=before, after=after, taper=taper, troughs=troughs)
 
 
-def _shaping(reader: PayloadReader, version: int) -> bool:
-    """Version 2's shaping field (1: shaped; a version-2 payload always shapes), False for version 1."""
-    if version == 1:
-        return False
-    if reader.uvarint("shaping") != 1:
+def _bounds(reader: PayloadReader, version: int) -> tuple[int, int, bool, int, int]:
+    """A hybrid body's ``(snippet_near, taper_near, shaped, factor, background_near)``, each checked.
+
+    Version 2 states its shaping field (always 1); version 1 has none and is not shaped.
+    """
+    snippet_near = reader.bounded("snippet near", MAX_NEAR)
+    taper_near = reader.bounded("taper near", MAX_NEAR)
+    if version == 2 and reader.uvarint("shaping") != 1:
         raise CorruptStreamError("hybrid payload: version 2 states shaping 1")
-    return True
+    factor = reader.bounded("background factor", MAX_FACTOR)
+    background_near = reader.bounded("background near", MAX_NEAR)
+    if factor < 1:
+        raise CorruptStreamError("hybrid payload: background factor must be >= 1")
+    return snippet_near, taper_near, version == 2, factor, background_near
 
 
 def describe_payload(buf) -> dict:
@@ -611,11 +614,7 @@ def describe_payload(buf) -> dict:
         out["amplitude_step"] = reader.uvarint("amplitude step")
         out["bounds"] = "events only: trough times exact, amplitudes quantised, no waveform kept"
         return out
-    near = reader.uvarint("snippet near")
-    tnear = reader.uvarint("taper near")
-    shaped = _shaping(reader, f["version"])
-    factor = reader.uvarint("background factor")
-    bnear = reader.uvarint("background near")
+    near, tnear, shaped, factor, bnear = _bounds(reader, f["version"])
     bound = K.shaped_bound(near) if shaped else near
     out |= {"snippet_near": near, "taper_near": tnear, "noise_shaping": shaped, "snippet_max_abs_error": bound,
             "background_factor": factor, "background_near": bnear,
