@@ -392,3 +392,13 @@ def test_real_recording_keeps_spikes():
     f = fidelity.compare(x, neurocodec.decompress(data), RATE)
     assert x.nbytes / len(data) > 20
     assert f["f1"] >= 0.97 and f["spike_snr_db"] >= 20, f
+
+
+@pytest.mark.parametrize("layout", ["fortran", "strided", "reversed"])
+@pytest.mark.parametrize("config", [dict(target_ratio=24), dict(snippet_near=2, noise_shaping=True)])
+def test_every_memory_layout_codes_as_its_contiguous_copy(layout, config):
+    x = recording(20000, channels=4, seed=2, spike_prob=0.01)
+    a = {"fortran": np.asfortranarray(x), "strided": x[::2, ::2], "reversed": x[::-1]}[layout]
+    data = neurocodec.compress(a, codec="hybrid", **config)
+    assert data == neurocodec.compress(np.ascontiguousarray(a), codec="hybrid", **config)
+    assert neurocodec.decompress(data).shape == a.shape
