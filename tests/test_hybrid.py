@@ -28,6 +28,7 @@ from neurocodec.hybrid.codec import (
     FORMAT_VERSION,
     MAX_WINDOW,
     RATE_CONTROL_SHAPING,
+    RATE_CONTROL_STEERING,
     REFINE_BACKGROUNDS,
     REFINE_NEARS,
     REFINE_WINDOW_MS,
@@ -82,12 +83,15 @@ def test_snippets_keep_their_bound(near):
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.integers(0, 6), st.integers(1, 64), st.integers(0, 4), st.integers(0, 2**31 - 1), st.booleans())
-def test_bound_holds_for_any_setting(near, factor, bnear, seed, shaped):
+@given(st.integers(0, 6), st.integers(1, 64), st.integers(0, 4), st.integers(0, 2**31 - 1),
+       st.sampled_from([(False, False), (True, False), (True, True)]))
+def test_bound_holds_for_any_setting(near, factor, bnear, seed, shaping):
     rng = np.random.default_rng(seed)
     x = (rng.normal(0, 40, 3000).cumsum() % 2000 + rng.normal(0, 30, 3000)).astype(np.int16)
     x[rng.integers(0, 3000, 12)] -= 900
-    codec = HybridCodec(snippet_near=near, background_factor=factor, background_near=bnear, noise_shaping=shaped)
+    shaped, steered = shaping
+    codec = HybridCodec(snippet_near=near, background_factor=factor, background_near=bnear, noise_shaping=shaped,
+                        steer_troughs=steered)
     payload = codec.encode(x)
     y = codec.decode(payload)
     assert y.shape == x.shape
@@ -95,6 +99,69 @@ def test_bound_holds_for_any_setting(near, factor, bnear, seed, shaped):
     assert stated == (K.shaped_bound(near) if shaped else near)
     assert _core_error(x, y, _troughs(payload), codec.snippet_before, codec.snippet_after) <= stated
     assert payload[0] == (2 if shaped and near else 1)  # unshaped payloads keep version 1's bytes
+
+
+@pytest.mark.parametrize("near", [1, 3])
+def test_steering_keeps_the_troughs_depth(near):
+    """Steered shaped snippets decode with the same format and bounds as unsteered ones, and the troughs near the
+    threshold (where a detection is in doubt) come back closer to their band-passed depth."""
+    x = recording(60000, channels=2, seed=11, spike_prob=0.01)
+    plain = HybridCodec(snippet_near=near, noise_shaping=True, background_factor=64, background_near=4)
+    steered = numcodecs.get_codec(dict(plain.get_config(), steer_troughs=True))
+    a, b = plain.encode(x), steered.encode(x)
+    assert a != b and a[0] == b[0] == 2
+    assert describe_payload(a) == describe_payload(b)
+    mapping, lx = choose_mapping(x)
+    filtered = detect.bandpass(lx.astype(float), RATE)
+    sigma = detect.noise_sigma(filtered)
+    errors = []
+    for payload in (a, b):
+        troughs = _troughs(payload)
+        y = HybridCodec().decode(payload)
+        assert _core_error(x, y, troughs, plain.snippet_before, plain.snippet_after) <= K.shaped_bound(near)
+        err = detect.bandpass((mapping.to_levels(y) - lx).astype(float), RATE)
+        in_doubt = [tr[filtered[tr, c] > -5.0 * sigma[c]] for c, tr in enumerate(troughs)]
+        errors.append(np.concatenate([err[tr, c] / sigma[c] for c, tr in enumerate(in_doubt)]))
+    assert errors[0].size > 50, "the fixture must hold spikes near the threshold"
+    assert np.abs(errors[1]).mean() < 0.8 * np.abs(errors[0]).mean()
+    with pytest.raises(InvalidConfigError, match="noise_shaping"):
+        HybridCodec(snippet_near=near, steer_troughs=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 5), st.integers(0, 2**31 - 1))
+def test_steer_kernel_moves_within_the_bound_and_only_helps(near, seed):
+    """The kernel's contract: only shaped samples move, by whole steps, within the bound, the reconstruction
+    stays background + value * step, and each (isolated) trough's band-passed error ends no larger than it began."""
+    rng = np.random.default_rng(seed)
+    half, reach = 64, 4
+    troughs = (np.arange(12) * (2 * half + 2 * reach + 8) + half + reach + rng.integers(0, 8, 12)).astype(np.int64)
+    n, step, bound, top = int(troughs[-1]) + half + reach + 1, 2 * near + 1, K.shaped_bound(near), 1023
+    levels = rng.integers(100, 900, n).astype(np.int64)
+    background = np.clip(levels + rng.integers(-30, 31, n), 0, top).astype(np.int64)
+    values = K.quantise_shaped(levels - background, np.arange(n), near)
+    qindex = np.where(rng.random(n) < 0.8, np.arange(n), -1).astype(np.int64)
+    recon = np.where(qindex >= 0, background + values * step, background).astype(np.int64)
+    impulse = np.zeros(4 * half + 1)
+    impulse[2 * half] = 1.0
+    response = np.ascontiguousarray(detect.bandpass(impulse, RATE)[half:3 * half + 1])
+
+    def trough_errors(r):
+        return np.array([abs(sum(response[s - u + half] * (r[u] - levels[u]) for u in range(s - half, s + half + 1)))
+                         for s in troughs])
+
+    v, r = values.copy(), recon.copy()
+    K.steer_troughs(levels, r, background, qindex, v, troughs, np.zeros(troughs.size), response, step, bound, top,
+                    reach)
+    moved = r != recon
+    assert not moved[qindex < 0].any()
+    assert (np.abs(r - levels)[moved] <= bound).all()
+    shaped = qindex >= 0
+    assert (r[shaped] == background[shaped] + v[shaped] * step).all()
+    assert np.abs(v - values).max() <= K.MAX_STEERS
+    before, after = trough_errors(recon), trough_errors(r)
+    assert (after <= before + 1e-9).all()
+    assert moved.any() == (after < before - 1e-9).any()
 
 
 def test_troughs_are_the_detectors_and_lossless():
@@ -131,8 +198,10 @@ def _rung_codec(rung, **extra):
 
 
 def _rate_codec(rung):
-    """The fixed-parameter codec that encodes a setting as rate control does (shaped wherever it quantises)."""
-    return _rung_codec(rung, noise_shaping=RATE_CONTROL_SHAPING and rung[3] > 0)
+    """The fixed-parameter codec that encodes a setting as rate control does (shaped and steered wherever it
+    quantises)."""
+    shaped = RATE_CONTROL_SHAPING and rung[3] > 0
+    return _rung_codec(rung, noise_shaping=shaped, steer_troughs=shaped and RATE_CONTROL_STEERING)
 
 
 def _spike_error(codec, x, payload):

@@ -137,6 +137,57 @@ def quantise_shaped(residual, times, near):
     return out
 
 
+#: Changes :func:`steer_troughs` may make around one trough.
+MAX_STEERS = 4
+
+
+@nb.njit(cache=True)
+def steer_troughs(levels, recon, background, qindex, values, troughs, tolerance, response, step, bound, top, reach):
+    """Move shaped snippet samples by one step, within their bound, so each trough's band-passed error shrinks.
+
+    The detector judges a spike by its band-passed trough, which sums the error of ~100 samples around
+    it; the background replaces the original's noise outside the windows by its mean, so near the
+    threshold a trough that noise helped deepen comes back shallower, and the spike is lost.  A shaped
+    sample usually has two quantised values within ``bound`` of the original: for each trough ``s``
+    (one channel; ``response``: the band-pass's impulse response, centred) whose error
+    ``d = sum(response * (recon - levels))`` at ``s`` exceeds ``tolerance[i]``, this makes, up to
+    :data:`MAX_STEERS` times, the change of one sample within ``reach`` of ``s`` that brings ``d``
+    closest to zero, while that helps.  ``qindex[t]``: where sample ``t``'s value sits in ``values``
+    (-1: not a shaped snippet sample).  Updates ``values`` and ``recon`` in place; the encoder alone
+    runs it, the decoder only sees values.
+    """
+    n = levels.shape[0]
+    half = response.shape[0] // 2
+    for i in range(troughs.shape[0]):
+        s = troughs[i]
+        d = 0.0
+        for u in range(max(0, s - half), min(n, s + half + 1)):
+            d += response[s - u + half] * (recon[u] - levels[u])
+        for _ in range(MAX_STEERS):
+            if abs(d) <= tolerance[i]:
+                break
+            best_t = -1
+            best_dir = 0
+            best = abs(d)
+            for t in range(max(0, s - reach), min(n, s + reach + 1)):
+                j = qindex[t]
+                if j < 0 or background[t] + values[j] * step != recon[t]:
+                    continue  # not a shaped sample, or clipped to the level range
+                g = step * response[s - t + half]
+                for direction in (-1, 1):
+                    v = recon[t] + direction * step
+                    if abs(v - levels[t]) > bound or v < 0 or v > top:
+                        continue
+                    moved = abs(d + direction * g)
+                    if moved < best:
+                        best, best_t, best_dir = moved, t, direction
+            if best_t < 0:
+                break
+            values[qindex[best_t]] += best_dir
+            recon[best_t] += best_dir * step
+            d += best_dir * step * response[s - best_t + half]
+
+
 @nb.njit(cache=True)
 def add_windows(levels, background, weights, values, near, taper_near, top):
     """Decoder's reconstruction of one channel: background plus tapered dequantised residuals.
