@@ -142,9 +142,7 @@ def test_steer_kernel_moves_within_the_bound_and_only_helps(near, seed):
     values = K.quantise_shaped(levels - background, np.arange(n), near)
     qindex = np.where(rng.random(n) < 0.8, np.arange(n), -1).astype(np.int64)
     recon = np.where(qindex >= 0, background + values * step, background).astype(np.int64)
-    impulse = np.zeros(4 * half + 1)
-    impulse[2 * half] = 1.0
-    response = np.ascontiguousarray(detect.bandpass(impulse, RATE)[half:3 * half + 1])
+    response = detect.spike_band_response(RATE, half)
 
     def trough_errors(r):
         return np.array([abs(sum(response[s - u + half] * (r[u] - levels[u]) for u in range(s - half, s + half + 1)))

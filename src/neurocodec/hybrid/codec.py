@@ -33,8 +33,6 @@ background, so a window's samples keep their bound whatever the background quant
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 from numcodecs.abc import Codec
 from numcodecs.compat import ensure_contiguous_ndarray, ndarray_copy
@@ -325,8 +323,7 @@ class HybridCodec(Codec):
 
         filtered = D.bandpass(levels, self.sample_rate)
         sigma = D.noise_sigma(filtered)
-        troughs = D.detect(levels, self.sample_rate, self.threshold, filtered=filtered, sigma=sigma,
-                           refractory_ms=self.refractory * 1e3 / self.sample_rate)
+        troughs = self._detect(levels, sigma, filtered)
         raster = np.zeros((n_t, n_ch), dtype=bool)
         for c, tr in enumerate(troughs):
             raster[tr, c] = True
@@ -355,6 +352,11 @@ class HybridCodec(Codec):
             return (front(self.snippet_before, self.snippet_after, self.taper, shaped)
                     + self._body(bg, self._encode_residuals(q), near, taper_near, shaped))
         return self._rate_control(levels, top, troughs, filtered, sigma, front, target - FRAMING_RESERVE)
+
+    def _detect(self, levels, sigma, filtered=None):
+        """The codec's detector (its threshold and refractory period) on ``levels``, at noise ``sigma``."""
+        return D.detect(levels, self.sample_rate, self.threshold, sigma=sigma, filtered=filtered,
+                        refractory_ms=self.refractory * 1e3 / self.sample_rate)
 
     def rungs(self) -> list[tuple[int, ...]]:
         """:data:`LADDER` with its windows scaled from 19531 Hz to this codec's sample rate."""
@@ -487,15 +489,15 @@ class HybridCodec(Codec):
         ``sigma``) finds a trough in the reconstruction that the original does not have.
         """
         recon = self._reconstruct(bg, weights, q, near, taper_near, top)
-        response = _spike_band_response(self.sample_rate)
-        reach = max(1, round(STEER_REACH * self.sample_rate / LADDER_RATE))
-        align = max(1, round(0.5e-3 * self.sample_rate))
+        scale = self.sample_rate / LADDER_RATE
+        response = D.spike_band_response(self.sample_rate, max(1, round(STEER_RESPONSE * scale)))
+        reach = max(1, round(STEER_REACH * scale))
+        align = max(1, round(D.ALIGN_MS * 1e-3 * self.sample_rate))
         bound = K.shaped_bound(near)
         offset = 0
         for c, w in enumerate(weights):
             tr = troughs[c]
-            line = self.threshold * sigma[c]
-            tolerance = np.ascontiguousarray(STEER_SLOPE * np.abs(filtered[tr, c] + line))
+            tolerance = np.ascontiguousarray(STEER_SLOPE * np.abs(filtered[tr, c] + self.threshold * sigma[c]))
             original = np.ascontiguousarray(levels[:, c])
             column = np.ascontiguousarray(recon[:, c])
             inside = np.flatnonzero(w > 0)
@@ -508,8 +510,7 @@ class HybridCodec(Codec):
             K.steer_troughs(original, column, bg[2][c], qindex, q, tr, tolerance, response, 2 * near + 1, bound,
                             top, reach)
             for _ in range(STEER_ROUNDS):
-                found = K.detect_troughs(D.bandpass(column.astype(np.float64), self.sample_rate),
-                                         float(line), align, self.refractory)
+                found = self._detect(column, sigma[c])[0]
                 at = np.searchsorted(tr, found)  # the original's troughs either side of each found one
                 gap = np.minimum(np.abs(found - tr[np.maximum(at - 1, 0)]),
                                  np.abs(tr[np.minimum(at, tr.size - 1)] - found))
@@ -621,16 +622,6 @@ class HybridCodec(Codec):
             K.window_mask(tr, n_t, before, after, taper, w)
             out.append(w)
         return out
-
-
-@functools.lru_cache(maxsize=8)
-def _spike_band_response(sample_rate: int) -> np.ndarray:
-    """The detector's band-pass impulse response at ``sample_rate``, centred, STEER_RESPONSE samples each side
-    (at 19531 Hz; beyond them it holds < 0.01 % of its energy)."""
-    half = max(1, round(STEER_RESPONSE * sample_rate / LADDER_RATE))
-    impulse = np.zeros(8 * half + 1)
-    impulse[4 * half] = 1.0
-    return np.ascontiguousarray(D.bandpass(impulse, sample_rate)[3 * half:5 * half + 1])
 
 
 def _front(buf):

@@ -9,6 +9,8 @@ losslessly, so the decoder never re-runs it.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy import signal
 
@@ -16,6 +18,7 @@ from . import _kernels as K
 
 SPIKE_BAND = (300.0, 6000.0)
 MAD_SCALE = 0.6745
+ALIGN_MS = 0.5  # a crossing moves to the trough within this many ms after it
 
 
 def _filtfilt(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -34,6 +37,16 @@ def bandpass(x: np.ndarray, sample_rate: float, band: tuple[float, float] = SPIK
     return _filtfilt(sos, np.asarray(x, dtype=np.float64))
 
 
+@functools.lru_cache(maxsize=8)
+def spike_band_response(sample_rate: float, half: int) -> np.ndarray:
+    """The impulse response of :func:`bandpass` at ``sample_rate``, centred: ``2 * half + 1`` samples (read-only)."""
+    impulse = np.zeros(8 * half + 1)
+    impulse[4 * half] = 1.0
+    out = np.ascontiguousarray(bandpass(impulse, sample_rate)[3 * half:5 * half + 1])
+    out.flags.writeable = False
+    return out
+
+
 def lowpass(x: np.ndarray, sample_rate: float, cutoff: float, order: int = 4) -> np.ndarray:
     """``x`` low-passed at ``cutoff`` Hz, zero phase, float64."""
     sos = signal.butter(order, min(cutoff, 0.45 * sample_rate), btype="low", fs=sample_rate, output="sos")
@@ -47,7 +60,7 @@ def noise_sigma(y: np.ndarray) -> np.ndarray:
     return np.median(np.abs(y), axis=0) / MAD_SCALE
 
 
-def detect(x: np.ndarray, sample_rate: float, threshold: float = 4.5, *, align_ms: float = 0.5,
+def detect(x: np.ndarray, sample_rate: float, threshold: float = 4.5, *, align_ms: float = ALIGN_MS,
            refractory_ms: float = 1.0, sigma: np.ndarray | None = None, filtered: np.ndarray | None = None):
     """Spike troughs of ``x`` (T,) or (T, C): a list with one increasing int64 array per channel.
 
