@@ -269,3 +269,27 @@ def test_forged_sound_packets_are_reported_not_decoded():
             assert got.samples.shape == fs[0].shape
     with pytest.raises(NeurocodecError):
         StreamDecoder(enc.header()).decode(b"")
+
+
+@given(channels=st.integers(1, 4), lags=st.integers(1, 5), sizes=st.lists(st.integers(1, 12), min_size=1, max_size=6),
+       seed=st.integers(0, 99))
+@SETTINGS
+def test_observed_sums_are_the_lagged_sums_of_everything_seen(channels, lags, sizes, seed):
+    """The encoder's running sums (every path: first frames, short frames, one or two lags, more) are exact."""
+    from neurocodec.stream import _kernels as K
+
+    rng = np.random.default_rng(seed)
+    series = rng.integers(0, 1024, (channels, sum(sizes)))
+    tail = np.zeros((channels, lags), dtype=np.int64)
+    sums = np.zeros((channels, 3, lags + 1), dtype=np.int64)
+    pairs = np.zeros(lags + 1, dtype=np.int64)
+    seen = 0
+    for n in sizes:
+        K.observe(np.ascontiguousarray(series[:, seen:seen + n]), tail, seen, sums, pairs)
+        seen += n
+    for i in range(lags + 1):
+        x, y = series[:, i:], series[:, :max(seen - i, 0)]
+        assert pairs[i] == x.shape[1]
+        np.testing.assert_array_equal(sums[:, 0, i], (x * y).sum(axis=1))
+        np.testing.assert_array_equal(sums[:, 1, i], x.sum(axis=1))
+        np.testing.assert_array_equal(sums[:, 2, i], y.sum(axis=1))

@@ -61,7 +61,10 @@ def observe(levels, tail, seen, sums, pairs):
     for i in range(lags + 1):
         pairs[i] += max(0, min(n_t, seen + n_t - i))
     if seen >= lags and n_t >= lags:
-        _observe_steady(levels, tail, sums)
+        if lags <= 2:
+            _observe_short(levels, tail, sums)
+        else:
+            _observe_steady(levels, tail, sums)
         return
     for c in range(n_ch):
         # 2-D indexing, not a row view: a view is reference-counted, 1024 times a packet
@@ -116,6 +119,44 @@ def _observe_steady(levels, tail, sums):
             sums[c, 2, i] += b
         for i in range(lags):
             tail[c, i] = levels[c, n_t - lags + i]
+
+
+@nb.njit(cache=True, nogil=True)
+def _observe_short(levels, tail, sums):
+    # _observe_steady for one or two lags (the fast preset's order), in one walk with the lagged
+    # samples in registers: a third of the time of the general loops, which reread the frame per
+    # lag (the encoder observes every frame, so this is a tenth of a 1024-channel packet's time)
+    n_ch, n_t = levels.shape
+    lags = tail.shape[1]
+    for c in range(n_ch):
+        p1 = tail[c, lags - 1]
+        p2 = tail[c, 0]
+        total = 0
+        s0 = 0
+        s1 = 0
+        s2 = 0
+        for t in range(n_t):
+            x = levels[c, t]
+            total += x
+            s0 += x * x
+            s1 += x * p1
+            s2 += x * p2
+            p2 = p1
+            p1 = x
+        # the x[t - i] sums: the frame's total less its last i samples plus the tail's last i
+        b1 = total + tail[c, lags - 1] - levels[c, n_t - 1]
+        sums[c, 0, 0] += s0
+        sums[c, 1, 0] += total
+        sums[c, 2, 0] += total
+        sums[c, 0, 1] += s1
+        sums[c, 1, 1] += total
+        sums[c, 2, 1] += b1
+        if lags == 2:
+            sums[c, 0, 2] += s2
+            sums[c, 1, 2] += total
+            sums[c, 2, 2] += b1 + tail[c, 0] - levels[c, n_t - 2]
+            tail[c, 0] = p2
+        tail[c, lags - 1] = p1
 
 
 @nb.njit(cache=True, nogil=True)
