@@ -5,7 +5,8 @@
     python benchmarks/fuzz.py --atheris --seconds 600   # coverage-guided (needs `pip install atheris`)
 
 Targets are the bare decoders (every spike codec, the streaming frame reader, MUA with both coders,
-the waveform codec) and the container (``neurocodec.decompress``, ``decode_bytes`` for WAV
+the waveform codec in both presets and near-lossless, the hybrid codec, its events reader, and the
+real-time stream's decoder on recorded streams) and the container (``neurocodec.decompress``, ``decode_bytes`` for WAV
 streams).  Inputs are mutations of valid payloads: truncations, bit flips, byte overwrites,
 insertions and deletions, forged size fields (a huge varint spliced in where the header's sizes
 sit) and plain random bytes.  Each decode is classified:
@@ -65,8 +66,34 @@ def _waves():
 
 
 TARGETS = ("spikes_isi", "spikes_predictive", "spikes_delta", "spikes_aer", "spikes_streaming",
-           "spikes_adaptive", "spikes_frame", "mua_huffman", "mua_arithmetic", "waveform", "container",
-           "container_wav")
+           "spikes_adaptive", "spikes_frame", "mua_huffman", "mua_arithmetic", "waveform", "waveform_fast",
+           "waveform_near", "hybrid", "hybrid_events", "stream", "container", "container_wav")
+
+
+def _stream_seeds():
+    # recorded streams (header, then packets): lossless fast and max, near-lossless, and one frame off the ladder (raw)
+    from neurocodec.stream import StreamEncoder
+
+    wave = _waves()[1]
+    off = wave[:20].copy()
+    off[3, 1] += 1
+    seeds = []
+    for kw, frames in (({"preset": "fast"}, [wave[i:i + 20] for i in range(0, 120, 20)]),
+                       ({"preset": "max", "sync_ms": 3}, [wave[i:i + 20] for i in range(0, 120, 20)]),
+                       ({"preset": "fast", "near": 2}, [wave[i:i + 20] for i in range(0, 60, 20)] + [off])):
+        enc = StreamEncoder(3, 19531, 20, **kw)
+        seeds.append(enc.header() + b"".join(enc.encode(np.ascontiguousarray(f)) for f in frames))
+    return seeds
+
+
+def _decode_stream(data: bytes):
+    # strict decoding of every packet of a recorded stream; a loss report is a typed error too
+    from neurocodec.stream import StreamDecoder
+    from neurocodec.stream.codec import split_stream
+
+    _, header, packets = split_stream(data)
+    decoder = StreamDecoder(header)
+    return [decoder.decode(p) for p in packets]
 
 
 def make_target(name: str):
@@ -87,9 +114,24 @@ def make_target(name: str):
     if name.startswith("mua_"):
         codec = numcodecs.get_codec({"id": "neurocodec.mua", "coder": name[4:], "S": 4})
         return codec.decode, [bytes(codec.encode(c)) for c in _counts()]
-    if name == "waveform":
-        codec = numcodecs.get_codec({"id": "neurocodec.waveform"})
+    if name.startswith("waveform"):
+        config = {"waveform": {}, "waveform_fast": {"preset": "fast"}, "waveform_near": {"near": 2}}[name]
+        codec = numcodecs.get_codec({"id": "neurocodec.waveform", **config})
         return codec.decode, [bytes(codec.encode(w)) for w in _waves()]
+    if name == "hybrid":
+        from neurocodec.synthetic import recording
+
+        seeds = [bytes(numcodecs.get_codec({"id": "neurocodec.hybrid", **config}).encode(recording(3000, 2, seed=7)))
+                 for config in ({}, {"target_ratio": 24}, {"snippet_near": 1, "noise_shaping": True})]
+        return numcodecs.get_codec({"id": "neurocodec.hybrid"}).decode, seeds
+    if name == "hybrid_events":
+        from neurocodec import hybrid
+        from neurocodec.synthetic import recording
+
+        seeds = [neurocodec.compress(recording(3000, 2, seed=8), "hybrid", events_only=True)]
+        return hybrid.events, seeds
+    if name == "stream":
+        return _decode_stream, _stream_seeds()
     if name == "container":
         seeds = [neurocodec.compress(_waves()[1], block_rows=150),
                  neurocodec.compress(_rasters()[0], "spikes_adaptive", block_rows=64),
