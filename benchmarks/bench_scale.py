@@ -19,7 +19,9 @@ the synthetic recordings of ``neurocodec.synthetic`` stand in.  For each array, 
 - the challenge executables (``neurocodec challenge-exe``, both presets): CPU and wall time of
   one encode + decode process pair on a dev recording, best of ``--pair-runs``.
 
-Every round trip is checked; a measurement repeats until it has used ``--min-cpu`` seconds of CPU.
+Every round trip is checked; a measurement repeats until it has used ``--min-cpu`` seconds of CPU,
+and ``--rounds R`` repeats the timings R times, alternating the array with its references and one
+thread with all, and reports medians.
 
     PYTHONPATH=src python benchmarks/bench_scale.py [DIR] [--channels 1 32 384 1024] [--seconds 1 5]
 """
@@ -27,6 +29,7 @@ Every round trip is checked; a measurement repeats until it has used ``--min-cpu
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import sys
 import tempfile
@@ -143,56 +146,51 @@ def baselines():
     return out
 
 
-def bench_neurocodec(x, preset, min_cpu, mono=None, own=0):
+def bench_neurocodec(x, preset, min_cpu, mono=None, own=0, rounds=1):
     """Ratio and speeds of ``x``; with ``mono`` (the run's mono array), also its per-core speed timed just
     before and just after the array's (on a shared machine the load moves between measurements), and
-    with ``own`` that of ``own`` of the array's channels coded as mono arrays, timed right after it."""
+    with ``own`` that of ``own`` of the array's channels coded as mono arrays, timed right after it.
+    ``rounds`` repeats every timing and comparison (the all-core timing and its gain over one thread
+    too); each figure is the median of its rounds (a comparison is taken within each round, then the
+    median of those)."""
     n = x.size
     cols = own_channels(x, own) if own else []
-    out = {}
+    data = neurocodec.compress(x, preset=preset, threads=1)
+    if not np.array_equal(x, neurocodec.decompress(data, threads=1)):
+        raise RuntimeError(f"{preset}: round trip failed")
 
     def per_core(way, arr):
         if way == "enc":
-            _, cpu, _ = timed(lambda: neurocodec.compress(arr, preset=preset, threads=1), min_cpu)
+            _, cpu, wall = timed(lambda: neurocodec.compress(arr, preset=preset, threads=1), min_cpu)
         else:
-            data = neurocodec.compress(arr, preset=preset, threads=1)
-            _, cpu, _ = timed(lambda: neurocodec.decompress(data, threads=1), min_cpu)
-        return arr.size / cpu / 1e6
+            coded = data if arr is x else neurocodec.compress(arr, preset=preset, threads=1)
+            _, cpu, wall = timed(lambda: neurocodec.decompress(coded, threads=1), min_cpu)
+        return arr.size / cpu / 1e6, wall
 
-    def bracket(way):
-        if mono is not None:
-            out[f"mono_{way}_before"] = per_core(way, mono)
-
-    def close(way):
-        if cols:
-            out[f"own_mono_{way}_core"] = own_speed(cols, preset, min_cpu, way)
-        if mono is not None:
-            out[f"mono_{way}_after"] = per_core(way, mono)
-            out[f"mono_{way}_core"] = (out[f"mono_{way}_before"] + out[f"mono_{way}_after"]) / 2
-
-    bracket("enc")
-    data, enc_cpu, enc_wall1 = timed(lambda: neurocodec.compress(x, preset=preset, threads=1), min_cpu)
-    close("enc")
-    bracket("dec")
-    y, dec_cpu, dec_wall1 = timed(lambda: neurocodec.decompress(data, threads=1), min_cpu)
-    close("dec")
-    if not np.array_equal(x, y):
-        raise RuntimeError(f"{preset}: round trip failed")
-    data_all, _, enc_wall = timed(lambda: neurocodec.compress(x, preset=preset, threads=None), min_cpu)
-    if data_all != data:
-        raise RuntimeError(f"{preset}: bytes depend on the thread count")
-    _, _, dec_wall = timed(lambda: neurocodec.decompress(data, threads=None), min_cpu)
-    out.update({
-        "ratio": x.nbytes / len(data),
-        "enc_core": n / enc_cpu / 1e6, "dec_core": n / dec_cpu / 1e6,
-        "enc_all": n / enc_wall / 1e6, "dec_all": n / dec_wall / 1e6,
-        "enc_gain": enc_wall1 / enc_wall, "dec_gain": dec_wall1 / dec_wall,
-    })
-    for way in ("enc", "dec"):
-        if f"mono_{way}_core" in out:
-            out[f"{way}_vs_mono"] = out[f"{way}_core"] / out[f"mono_{way}_core"]
-        if f"own_mono_{way}_core" in out:
-            out[f"{way}_vs_own_mono"] = out[f"{way}_core"] / out[f"own_mono_{way}_core"]
+    rows = collections.defaultdict(list)
+    for _ in range(rounds):
+        for way in ("enc", "dec"):
+            before = per_core(way, mono)[0] if mono is not None else None
+            speed, wall1 = per_core(way, x)
+            rows[f"{way}_core"].append(speed)
+            if way == "enc":
+                coded, _, wall = timed(lambda: neurocodec.compress(x, preset=preset, threads=None), min_cpu)
+                if coded != data:
+                    raise RuntimeError(f"{preset}: bytes depend on the thread count")
+            else:
+                _, _, wall = timed(lambda: neurocodec.decompress(data, threads=None), min_cpu)
+            rows[f"{way}_all"].append(n / wall / 1e6)
+            rows[f"{way}_gain"].append(wall1 / wall)
+            if cols:
+                own_mono = own_speed(cols, preset, min_cpu, way)
+                rows[f"own_mono_{way}_core"].append(own_mono)
+                rows[f"{way}_vs_own_mono"].append(speed / own_mono)
+            if mono is not None:
+                reference = (before + per_core(way, mono)[0]) / 2
+                rows[f"mono_{way}_core"].append(reference)
+                rows[f"{way}_vs_mono"].append(speed / reference)
+    out = {key: float(np.median(values)) for key, values in rows.items()}
+    out.update(ratio=x.nbytes / len(data), rounds=rounds)
     return out
 
 
@@ -248,6 +246,8 @@ def main(argv=None) -> int:
     ap.add_argument("--pair-runs", type=int, default=5)
     ap.add_argument("--own-mono", type=int, default=8, metavar="N",
                     help="channels of each wide array also coded alone as mono arrays (0: skip)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="repeat the per-core timings and comparisons; medians are reported")
     ap.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     args = ap.parse_args(argv)
 
@@ -273,7 +273,7 @@ def main(argv=None) -> int:
             for preset in args.presets:
                 wide = n_ch > 1
                 r = bench_neurocodec(x, preset, args.min_cpu, mono.get(seconds) if wide else None,
-                                     args.own_mono if wide else 0)
+                                     args.own_mono if wide else 0, max(1, args.rounds))
                 if n_ch == 1:
                     mono[seconds] = x
                     r.update(enc_vs_mono=1.0, dec_vs_mono=1.0)
