@@ -11,7 +11,7 @@ the synthetic recordings of ``neurocodec.synthetic`` stand in.  For each array, 
   ``threads=None``); per-core speed relative to the mono array of the same run (timed again just
   before and just after the array's, and averaged: on a shared machine the load moves between
   measurements), and relative to ``--own-mono`` of the array's own channels coded one at a time
-  as mono recordings of the same length, timed right after the array (the same samples, so what
+  as mono recordings of the same length, timed in between (the same samples, so what
   the wide layout costs apart from how hard the data is);
 - baselines, one thread each, per core: FLAC -8 (``flac-numcodecs``, in groups of at most 8
   channels, FLAC's own limit), pcodec (``pcodec``, one channel at a time) and WavPack
@@ -149,7 +149,7 @@ def baselines():
 def bench_neurocodec(x, preset, min_cpu, mono=None, own=0, rounds=1):
     """Ratio and speeds of ``x``; with ``mono`` (the run's mono array), also its per-core speed timed just
     before and just after the array's (on a shared machine the load moves between measurements), and
-    with ``own`` that of ``own`` of the array's channels coded as mono arrays, timed right after it.
+    with ``own`` that of ``own`` of the array's channels coded as mono arrays, timed in between.
     ``rounds`` repeats every timing and comparison (the all-core timing and its gain over one thread
     too); each figure is the median of its rounds (a comparison is taken within each round, then the
     median of those)."""
@@ -247,7 +247,7 @@ def main(argv=None) -> int:
     ap.add_argument("--own-mono", type=int, default=8, metavar="N",
                     help="channels of each wide array also coded alone as mono arrays (0: skip)")
     ap.add_argument("--rounds", type=int, default=1,
-                    help="repeat the per-core timings and comparisons; medians are reported")
+                    help="repeat every timing and comparison; medians are reported")
     ap.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     args = ap.parse_args(argv)
 
