@@ -129,7 +129,8 @@ class WavPack:
         return bytes(self.codec.encode(x))
 
     def decode(self, data, shape):
-        return np.asarray(self.codec.decode(data)).reshape(shape)
+        # wavpack-numcodecs 0.1.5 (the version that builds on Debian 12) returns the raw sample bytes
+        return np.frombuffer(bytes(self.codec.decode(data)), dtype=np.int16).reshape(shape)
 
     @staticmethod
     def size(data):
