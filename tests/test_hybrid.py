@@ -279,6 +279,25 @@ def test_rate_control_refines_a_busy_block():
     assert _spike_error(codec, x, payload) < _spike_error(codec, x, _rate_codec(pick).encode(x))
 
 
+@pytest.mark.parametrize(("last", "fits"), [((20, 30, 8, 16, 16, 4, 0), True), ((36, 54, 40, 1, 2, 4, 0), False)],
+                         ids=["coarse-snippets", "faithful"])
+def test_a_block_no_rung_brings_to_its_budget(monkeypatch, last, fits):
+    """When not even the ladder's last rung fits, a refinement candidate that fits takes its place only if
+    it is no less faithful at the troughs: a busy block meets its target without trading spikes away."""
+    x = recording(40000, seed=3, spike_prob=0.02)
+    codec = HybridCodec(target_ratio=12)
+    monkeypatch.setattr(codec, "rungs", lambda: [last])
+    budget = 2 * x.size / 12 - FRAMING_RESERVE
+    rung_payload = _rate_codec(last).encode(x)
+    assert len(rung_payload) > budget  # the premise: the ladder cannot reach the target
+    payload = codec.encode(x)
+    if fits:
+        assert len(payload) <= budget
+        assert _spike_error(codec, x, payload) <= _spike_error(codec, x, rung_payload)
+    else:
+        assert payload == rung_payload
+
+
 @pytest.mark.parametrize("target", [8, 24, 60])
 def test_rate_control_meets_the_target(target):
     x = recording(40000, channels=2, seed=8)

@@ -74,7 +74,8 @@ SHAPE_CENTRE = 8
 #: the Pareto front of pooled spike SNR at matched spikes against pooled ratio among the settings of
 #: pooled spike F1 >= 0.98, continued to coarser settings among those of F1 >= 0.97 and SNR >= 17 dB
 #: (below that floor rate control would trade spikes for bytes; a block the last rung cannot bring
-#: to its target keeps that rung and misses the target).
+#: to its target keeps that rung and misses the target, unless a refinement candidate fits and is no
+#: less faithful at its troughs).
 LADDER = (
     (36, 54, 40, 0, 2, 4, 0), (36, 54, 64, 0, 2, 8, 0), (36, 54, 40, 0, 2, 8, 0), (36, 54, 40, 0, 2, 12, 0),
     (36, 54, 40, 0, 2, 12, 1), (36, 54, 64, 0, 2, 16, 1), (36, 54, 40, 0, 2, 16, 1), (36, 54, 40, 0, 4, 16, 1),
@@ -91,11 +92,13 @@ LADDER = (
 )
 LADDER_RATE = 19531
 #: Rate control's second look, for a block whose ladder rung quantises the snippets (a block too busy
-#: for exact snippets at its target): each of these windows with each of these backgrounds (factor,
-#: bound), at the smallest snippet bound that fits the budget (taper bound refine_taper_near of it),
-#: competes with the ladder's rung on the block's own spike-band error, which the encoder measures
-#: against the original at the troughs it detected, over the fidelity metric's window
-#: (REFINE_WINDOW_MS).  Short windows with a background fine enough to carry the LFP past the
+#: for exact snippets at its target) or that not even the last rung brings to its budget (on the dev
+#: set at ``target_ratio=24`` the busiest recording: 23.10x with the last rung, 24.86x and a little
+#: more spike SNR, 17.65 to 17.81 dB, with a candidate): each of these windows with each of these
+#: backgrounds (factor, bound), at the smallest snippet bound that fits the budget (taper bound
+#: refine_taper_near of it), competes with the ladder's rung on the block's own spike-band error,
+#: which the encoder measures against the original at the troughs it detected, over the fidelity
+#: metric's window (REFINE_WINDOW_MS).  Short windows with a background fine enough to carry the LFP past the
 #: spike band's 300 Hz edge: a coarse background puts the LFP's step at every window edge into the
 #: spike band, which on the busiest dev recordings costs more than quantising the snippets harder.
 #: On the dev set at ``target_ratio=24`` (``neurocodec rd ../shared/data/neuralink-dev --targets 24``)
@@ -193,8 +196,9 @@ class HybridCodec(Codec):
         :data:`LADDER` (windows, snippet, taper and background quantisers) whose actual encode
         reaches this ratio (16-bit samples / payload bytes, less :data:`FRAMING_RESERVE`) or size;
         a block that even the coarsest rung cannot bring to the target gets the coarsest rung.  A
-        block whose rung quantises the snippets may instead get a refinement candidate
-        (:data:`REFINE_WINDOWS`, :data:`REFINE_BACKGROUNDS`) with less spike-band error.
+        block whose rung quantises the snippets, or that the coarsest rung leaves over its budget,
+        may instead get a refinement candidate (:data:`REFINE_WINDOWS`, :data:`REFINE_BACKGROUNDS`)
+        that fits, with no more spike-band error.
         Overrides the window and quantiser parameters (the payload states the ones it used).
     events_only : bool
         Keep only trough times, channels and quantised trough amplitudes (``amplitude_step``
@@ -368,9 +372,10 @@ class HybridCodec(Codec):
 
         Payloads shrink down the ladder, so a bisection over actual encodes finds that rung in about
         log2(len(LADDER)) encodes; backgrounds and window masks are shared between the settings tried.
-        A rung that quantises the snippets then meets the candidates of :data:`REFINE_WINDOWS` x
-        :data:`REFINE_BACKGROUNDS` (each at the smallest bound of :data:`REFINE_NEARS` that fits, by
-        bisection), and the one of least spike-band error at the block's troughs wins.
+        A rung that quantises the snippets (or the coarsest, when none fits) then meets the
+        candidates of :data:`REFINE_WINDOWS` x :data:`REFINE_BACKGROUNDS` (each at the smallest bound
+        of :data:`REFINE_NEARS` that fits, by bisection), and the one of least spike-band error at
+        the block's troughs wins.
         """
         n_t = levels.shape[0]
         rungs = self.rungs()
@@ -408,11 +413,12 @@ class HybridCodec(Codec):
             return settings[hi]
 
         pick = first_fit(rungs)
-        if pick is None:
-            return encode(rungs[-1])
-        if pick[3] == 0:
+        if pick is not None and pick[3] == 0:
             return encode(pick)
-        candidates = [pick]
+        # the refinement's candidates that fit compete on spike-band error with the ladder's rung, or,
+        # for a block so busy that not even the last rung fits, with that rung: a candidate that fits
+        # and is no less faithful brings such a block to its target
+        candidates = [rungs[-1] if pick is None else pick]
         for window in self._scaled(REFINE_WINDOWS):
             for factor, background_near in REFINE_BACKGROUNDS:
                 fit = first_fit([(*window, near, refine_taper_near(near), factor, background_near)
