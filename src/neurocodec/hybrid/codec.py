@@ -98,9 +98,10 @@ LADDER_RATE = 19531
 #: backgrounds (factor, bound), at the smallest snippet bound that fits the budget (taper bound
 #: refine_taper_near of it), competes with the ladder's rung on the block's own spike-band error,
 #: which the encoder measures against the original at the troughs it detected, over the fidelity
-#: metric's window (REFINE_WINDOW_MS).  Short windows with a background fine enough to carry the LFP past the
-#: spike band's 300 Hz edge: a coarse background puts the LFP's step at every window edge into the
-#: spike band, which on the busiest dev recordings costs more than quantising the snippets harder.
+#: metric's window (REFINE_WINDOW_MS).  Short windows with a background fine enough to carry the LFP
+#: past the spike band's 300 Hz edge: a coarse background puts the LFP's step at every window edge
+#: into the spike band, which on the busiest dev recordings costs more than quantising the snippets
+#: harder.
 #: On the dev set at ``target_ratio=24`` (``neurocodec rd ../shared/data/neuralink-dev --targets 24``)
 #: it lifts the pooled spike-band SNR from 23.79 to 25.18 dB, and on each half of an alternate-file
 #: split (22.80 to 24.05, 26.57 to 28.64 dB), at the same ratio.
