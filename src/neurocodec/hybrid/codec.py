@@ -426,6 +426,8 @@ class HybridCodec(Codec):
                                  for near in REFINE_NEARS])
                 if fit is not None:
                     candidates.append(fit)
+        if len(candidates) == 1:  # nothing to compare: no reconstruction to measure
+            return encode(candidates[0])
         lead, lag = (max(1, round(ms * 1e-3 * self.sample_rate)) for ms in REFINE_WINDOW_MS)  # the metric's
 
         def spike_error(setting):
