@@ -6,8 +6,8 @@
 
 Targets are the bare decoders (every spike codec, the streaming frame reader, MUA with both coders,
 the waveform codec in both presets and near-lossless, the hybrid codec, its events reader, and the
-real-time stream's decoder on recorded streams) and the container (``neurocodec.decompress``, ``decode_bytes`` for WAV
-streams).  Inputs are mutations of valid payloads: truncations, bit flips, byte overwrites,
+real-time stream's decoder on recorded streams) and the container (``neurocodec.decompress``,
+``decode_bytes`` for WAV streams).  Inputs are mutations of valid payloads: truncations, bit flips, byte overwrites,
 insertions and deletions, forged size fields (a huge varint spliced in where the header's sizes
 sit) and plain random bytes.  Each decode is classified:
 
@@ -75,14 +75,14 @@ def _stream_seeds():
     from neurocodec.stream import StreamEncoder
 
     wave = _waves()[1]
-    off = wave[:20].copy()
+    frames = [np.ascontiguousarray(wave[i:i + 20]) for i in range(0, 120, 20)]
+    off = frames[0].copy()
     off[3, 1] += 1
     seeds = []
-    for kw, frames in (({"preset": "fast"}, [wave[i:i + 20] for i in range(0, 120, 20)]),
-                       ({"preset": "max", "sync_ms": 3}, [wave[i:i + 20] for i in range(0, 120, 20)]),
-                       ({"preset": "fast", "near": 2}, [wave[i:i + 20] for i in range(0, 60, 20)] + [off])):
+    for kw, sent in (({"preset": "fast"}, frames), ({"preset": "max", "sync_ms": 3}, frames),
+                     ({"preset": "fast", "near": 2}, frames[:3] + [off])):
         enc = StreamEncoder(3, 19531, 20, **kw)
-        seeds.append(enc.header() + b"".join(enc.encode(np.ascontiguousarray(f)) for f in frames))
+        seeds.append(enc.header() + b"".join(enc.encode(f) for f in sent))
     return seeds
 
 
