@@ -36,23 +36,24 @@ from neurocodec.waveform import WaveformCodec
 DEFAULT_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "neuralink-dev"
 
 
-def cross_channel(source: TiledRecording, rate: int, order: int = 8) -> None:
-    """Would the file codec's cross-channel rule (difference to the previous channel when its LPC
-    residual energy is 20 % lower) pay on these channels?  Measured on the first second."""
-    from neurocodec.waveform.levels import LADDER_INDEX
-    from neurocodec.waveform.lossless import _residual_energy, lpc
+def cross_channel(source: TiledRecording, rate: int) -> None:
+    """How many channels the file codec would code as a difference to the previous one (its own
+    rule, :func:`neurocodec.waveform._kernels.analyse_channels`, per preset), on the first second:
+    the stream predicts each channel alone, so this is what it leaves out."""
+    from neurocodec.waveform import _kernels as K
+    from neurocodec.waveform.levels import choose_mapping
+    from neurocodec.waveform.lossless import PRESETS, _channel_tables
 
-    x = source.frame(0, min(source.length, rate)).astype(np.int64)
-    levels = LADDER_INDEX[x + 32768].T.copy() if np.all(LADDER_INDEX[x + 32768] >= 0) else x.T.copy()
-    ratios = []
-    for c in range(1, levels.shape[0]):
-        diff = levels[c] - levels[c - 1]
-        own = _residual_energy(levels[c], lpc(levels[c], order))
-        ratios.append(_residual_energy(diff, lpc(diff, order)) / max(own, 1.0))
-    ratios = np.array(ratios)
-    print(f"cross-channel differences: {int(np.count_nonzero(ratios < 0.8))} of {ratios.size} adjacent pairs predict "
-          f">= 20 % better as a difference (median residual energy {np.median(ratios):.2f} x the channel's own)",
-          flush=True)
+    x = np.ascontiguousarray(source.frame(0, min(source.length, rate)))
+    mapping, levels = choose_mapping(x, channel_major=True)
+    top = mapping.size - 1
+    counts = []
+    for preset, (_, order) in sorted(PRESETS.items()):
+        lo, _, coefs, orders, shifts, means = _channel_tables(levels.shape[0], top)
+        K.analyse_channels(levels, order, 0, True, top, lo, coefs, orders, shifts, means)
+        counts.append(f"{int(np.count_nonzero(lo < 0))} with {preset}")
+    print(f"cross-channel differences: of {levels.shape[0]} channels the file codec would code "
+          f"{' and '.join(counts)} as a difference to the previous one", flush=True)
 
 
 def packet_phases(source: TiledRecording, rate: int, frames: int, frame_ms: float) -> None:

@@ -74,3 +74,24 @@ def test_wheel_ships_license_and_py_typed(tmp_path):
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "[zarr.codecs]" in text and "neurocodec.waveform = neurocodec.zarr3:Waveform" in text
+
+
+def test_every_name_a_benchmark_imports_from_neurocodec_exists():
+    # benchmarks run for minutes, so the suite does not run them; a name they import from inside a
+    # function would otherwise break only when someone runs them (bench_stream once imported a
+    # helper the lossless module had dropped)
+    import ast
+    import importlib
+
+    missing = []
+    for path in sorted((ROOT / "benchmarks").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("neurocodec"):
+                module = importlib.import_module(node.module)
+                for alias in node.names:
+                    if not hasattr(module, alias.name):
+                        try:
+                            importlib.import_module(f"{node.module}.{alias.name}")
+                        except ImportError:
+                            missing.append(f"{path.name}: {node.module}.{alias.name}")
+    assert not missing, missing

@@ -55,6 +55,24 @@ def test_simulate_errors_are_one_line(tmp_path, capsys):
     assert main(["stream", "simulate", str(tmp_path / "missing"), "--channels", "3"]) == 1
 
 
+def test_bench_stream_runs_on_a_small_folder(folder, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_stream.py"
+    spec = importlib.util.spec_from_file_location("neurocodec_bench_stream", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main([str(folder), "--channels", "5", "--seconds", "0.1", "--presets", "fast",
+                       "--sync-ms", "50", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "cross-channel differences: of 5 channels" in out
+    (row,) = json.loads(out.strip().splitlines()[-1])
+    assert row["preset"] == "fast" and row["sync_ms"] == 50
+    assert row["stream_ratio"] == pytest.approx(row["stream_over_file"] * row["file_ratio"])
+    assert row["stream_ratio"] > 1.5 and row["largest_packet"] <= row["max_packet_bound"]
+
+
 def test_stream_ratio_against_the_file_codec_on_the_challenge_data():
     """The issue's ratio bar on 48 dev recordings, 2 s each (the 1024-channel run: benchmarks/bench_stream.py)."""
     from neurocodec.stream.simulate import TiledRecording, load_folder, simulate
