@@ -39,6 +39,7 @@ except ImportError as exc:  # zarr 2, or no zarr
     ) from exc
 
 from . import registry
+from .errors import InvalidConfigError
 
 _ALIAS_PREFIX = "numcodecs."
 
@@ -102,9 +103,11 @@ class NeurocodecZarr3Codec(ArrayBytesCodec):
             raise ValueError(f"{self.codec_name} stores arrays of {self.ndims} dimensions, not shape {shape}")
 
     def compute_encoded_size(self, input_byte_length: int, chunk_spec) -> int:
-        # zarr's codec protocol (zarr.abc.codec.BaseCodec): a codec whose output size depends on the
-        # data answers with this exception, as zarr's own Zstd, Gzip and Blosc codecs do
-        raise NotImplementedError(f"{self.codec_name} output size depends on the data (an entropy coder)")
+        # zarr asks this only of a shard's index codecs, whose size must be known before the index
+        # is read; an entropy coder's size depends on the data, so that configuration is the error
+        raise InvalidConfigError(f"{self.codec_name} cannot state its encoded size in advance (it depends on "
+                                 "the data), so it cannot code a shard index: keep zarr's bytes and crc32c "
+                                 "codecs there")
 
     def _decode_sync(self, chunk_bytes, chunk_spec):
         decoded = np.asarray(self._numcodec.decode(chunk_bytes.as_numpy_array()))
