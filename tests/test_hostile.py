@@ -10,7 +10,6 @@ instead of killing the run.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import os
 import time
@@ -22,6 +21,7 @@ import numcodecs
 import numpy as np
 import pytest
 from numcodecs.tests.common import check_encode_decode_array
+from helpers import load_benchmark
 
 import neurocodec
 from neurocodec import api, container, evaluate, spikes
@@ -382,15 +382,8 @@ def test_eval_unwritable_csv_fails_before_the_run(tmp_path, monkeypatch, capsys)
 # ---------------------------------------------------------------------------- the campaign
 
 
-def _fuzz_module():
-    spec = importlib.util.spec_from_file_location("neurocodec_fuzz", ROOT / "benchmarks" / "fuzz.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_mutation_campaign_gives_only_typed_errors():
-    fuzz = _fuzz_module()
+    fuzz = load_benchmark("fuzz")
     result = fuzz.run_child(list(fuzz.TARGETS), per_target=150, seed=13, cpu_limit=600)
     assert result["bad"] == [], json.dumps(result["bad"])[:3000]
     assert set(result["counts"]) == set(fuzz.TARGETS)

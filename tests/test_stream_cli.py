@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from helpers import shared_data
+from helpers import load_benchmark, shared_data
 from neurocodec.cli import main
 from neurocodec.io import wav
 from neurocodec.synthetic import recording
@@ -56,13 +56,7 @@ def test_simulate_errors_are_one_line(tmp_path, capsys):
 
 
 def test_bench_stream_runs_on_a_small_folder(folder, capsys):
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_stream.py"
-    spec = importlib.util.spec_from_file_location("neurocodec_bench_stream", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_benchmark("bench_stream")
     assert bench.main([str(folder), "--channels", "5", "--seconds", "0.1", "--presets", "fast",
                        "--sync-ms", "50", "--json"]) == 0
     out = capsys.readouterr().out
